@@ -1,0 +1,26 @@
+/*
+ * coldstart.h
+ *	  Settings and limits shared by every part of the extension.
+ */
+#ifndef COLDSTART_H
+#define COLDSTART_H
+
+#include "postgres.h"
+
+/* Largest k that recommend() and friends accept. */
+#define CS_MAX_K 10000
+
+/* Settings (settings.c). */
+extern char *cs_default_model;
+extern int	cs_history_length;
+extern int	cs_blas_threads;
+extern int	cs_train_memory_kb;
+extern int	cs_max_items;
+
+/* Bytes of training memory the budget allows. */
+#define CS_TRAIN_MEMORY_BYTES ((Size) cs_train_memory_kb * 1024)
+
+/* Resolve a model name argument: NULL means coldstart.default_model. */
+extern const char *cs_model_name_or_default(text *arg);
+
+#endif							/* COLDSTART_H */
