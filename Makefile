@@ -15,7 +15,7 @@ OPENBLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
 PG_CPPFLAGS = $(OPENBLAS_CFLAGS) -Isrc
-PG_CFLAGS   = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
+PG_CFLAGS   = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(if $(WERROR),-Werror)
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lm
 
 PG_CONFIG ?= pg_config

@@ -433,23 +433,27 @@ cs_column_find(const CsModel *m, const CsColumn *col, const uint32_t *values,
 }
 
 int
-cs_column_bucket(const CsModel *m, const CsColumn *col, double x)
+cs_bucket_of(const double *edges, int n_edges, double x)
 {
-	const double *e = m->edges + col->first_edge;
 	int			lo = 0,
-				hi = col->count - 1;	/* number of edges */
+				hi = n_edges;
 
-	/* bucket = number of edges <= x */
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (e[mid] <= x)
+		if (edges[mid] <= x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return col->first + lo;
+	return lo;
+}
+
+int
+cs_column_bucket(const CsModel *m, const CsColumn *col, double x)
+{
+	return col->first + cs_bucket_of(m->edges + col->first_edge, col->count - 1, x);
 }
 
 int

@@ -200,6 +200,9 @@ cs_model_string(const CsModel *m, uint32_t offset)
 extern int	cs_column_find(const CsModel *m, const CsColumn *col,
 						   const uint32_t *values, const char *value);
 
+/* Bucket of x among n_edges increasing edges: the number of edges <= x. */
+extern int	cs_bucket_of(const double *edges, int n_edges, double x);
+
 /* Bucket row of a numeric value in a column (never fails for finite x). */
 extern int	cs_column_bucket(const CsModel *m, const CsColumn *col, double x);
 

@@ -1,0 +1,209 @@
+/*
+ * catalog.c
+ *	  Access to coldstart.models through SPI, with plans prepared once per
+ *	  backend.  Every statement is schema-qualified, so a hostile search_path
+ *	  cannot redirect it.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "catalog.h"
+#include "model_format.h"
+
+/* advisory lock space for trainings: "CS" in the first key */
+#define CS_LOCK_CLASS 0x4353
+
+#define MAX_NAME_BYTES 200
+
+static SPIPlanPtr plan_active = NULL;
+static SPIPlanPtr plan_model = NULL;
+
+static SPIPlanPtr
+prepare_once(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	return *plan;
+}
+
+void
+cs_check_model_name(const char *name)
+{
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (strlen(name) > MAX_NAME_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name is longer than %d bytes", MAX_NAME_BYTES)));
+}
+
+void
+cs_catalog_lock(const char *name)
+{
+	LOCKTAG		tag;
+	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_CLASS, h, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("model \"%s\" is being trained by another session", name),
+				 errhint("Wait for that training to finish; pg_stat_activity shows it.")));
+}
+
+bool
+cs_catalog_active(const char *name, CsActiveModel *out)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	SPIPlanPtr	p = prepare_once(&plan_active,
+								 "SELECT version, xmin::text, spec, "
+								 "(metrics->>'validation_recall_at_20')::float8 "
+								 "FROM coldstart.models WHERE name = $1 AND active",
+								 1, types);
+	int			rc;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		d;
+
+	args[0] = CStringGetTextDatum(name);
+	rc = SPI_execute_plan(p, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	out->xmin = (TransactionId) strtoul(SPI_getvalue(tup, desc, 2), NULL, 10);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	out->spec = (Jsonb *) SPI_datumTransfer(d, false, -1);
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	out->validation_metric = isnull ? NAN : DatumGetFloat8(d);
+	return true;
+}
+
+Datum
+cs_catalog_model(const char *name, int32 version)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	bool		isnull;
+	SPIPlanPtr	p = prepare_once(&plan_model,
+								 "SELECT model FROM coldstart.models WHERE name = $1 AND version = $2",
+								 2, types);
+	int			rc;
+	Datum		d;
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(version);
+	rc = SPI_execute_plan(p, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version)));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	/* a detoasted copy that outlives SPI_finish */
+	return PointerGetDatum(SPI_datumTransfer(PointerGetDatum(PG_DETOAST_DATUM(d)), false, -1));
+}
+
+void
+cs_catalog_check_name(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			rc;
+
+	args[0] = CStringGetTextDatum(name);
+	rc = SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1 LIMIT 1",
+							   1, types, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it first with coldstart.train('%s', ...).", name)));
+}
+
+int32
+cs_catalog_store(const char *name, struct varlena *model, const char *spec_json,
+				 const char *metrics_json, double seconds, bool activate)
+{
+	Oid			types[6] = {TEXTOID, InvalidOid, JSONBOID, JSONBOID, FLOAT8OID, BOOLOID};
+	Datum		args[6];
+	int			rc;
+	bool		isnull;
+	int32		version;
+
+	types[1] = DatumGetObjectId(DirectFunctionCall1(regtypein,
+													CStringGetDatum("coldstart.model")));
+	args[0] = CStringGetTextDatum(name);
+	args[1] = PointerGetDatum(model);
+	args[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(spec_json));
+	args[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics_json));
+	args[4] = Float8GetDatum(seconds);
+	args[5] = BoolGetDatum(activate);
+
+	if (activate)
+	{
+		rc = SPI_execute_with_args("UPDATE coldstart.models SET active = false "
+								   "WHERE name = $1 AND active",
+								   1, types, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not deactivate the previous version: %s",
+				 SPI_result_code_string(rc));
+	}
+	rc = SPI_execute_with_args("INSERT INTO coldstart.models "
+							   "(name, version, active, model, spec, metrics, trained_at, train_seconds) "
+							   "SELECT $1, COALESCE(max(version), 0) + 1, $6, $2, $3, $4, "
+							   "pg_catalog.clock_timestamp(), $5 "
+							   "FROM coldstart.models WHERE name = $1 RETURNING version",
+							   6, types, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not store the model: %s", SPI_result_code_string(rc));
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return version;
+}
+
+int64
+cs_catalog_prune(const char *name, int keep)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	int			rc;
+
+	if (keep <= 0)
+		return 0;
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(keep);
+	rc = SPI_execute_with_args("DELETE FROM coldstart.models m WHERE m.name = $1 AND NOT m.active "
+							   "AND m.version NOT IN (SELECT k.version FROM coldstart.models k "
+							   "WHERE k.name = $1 ORDER BY k.version DESC LIMIT $2)",
+							   2, types, args, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not prune old versions: %s", SPI_result_code_string(rc));
+	return (int64) SPI_processed;
+}

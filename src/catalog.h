@@ -1,0 +1,46 @@
+/*
+ * catalog.h
+ *	  The coldstart.models table: storing, activating and finding versions.
+ */
+#ifndef CS_CATALOG_H
+#define CS_CATALOG_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+/*
+ * Serialize trainings of one name: take a transaction-level advisory lock,
+ * or fail at once with a clear message when another session holds it.
+ */
+extern void cs_catalog_lock(const char *name);
+
+/* Raise "model \"%s\" does not exist" unless a version of name exists. */
+extern void cs_catalog_check_name(const char *name);
+
+/* The active version's row identity, or false when there is none. */
+typedef struct CsActiveModel
+{
+	int32		version;
+	TransactionId xmin;			/* changes whenever the row is rewritten */
+	Jsonb	   *spec;			/* palloc'd in the caller's context */
+	double		validation_metric;	/* NaN if unknown */
+} CsActiveModel;
+
+extern bool cs_catalog_active(const char *name, CsActiveModel *out);
+
+/* The model value of a version (detoasted copy in the current context). */
+extern Datum cs_catalog_model(const char *name, int32 version);
+
+/* Insert a version; activate it if asked.  Returns the version number. */
+extern int32 cs_catalog_store(const char *name, struct varlena *model,
+							  const char *spec_json, const char *metrics_json,
+							  double seconds, bool activate);
+
+/* Keep the newest "keep" versions of name (the active one always stays). */
+extern int64 cs_catalog_prune(const char *name, int keep);
+
+/* Name must be non-empty text of reasonable length. */
+extern void cs_check_model_name(const char *name);
+
+#endif							/* CS_CATALOG_H */

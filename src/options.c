@@ -1,0 +1,678 @@
+/*
+ * options.c
+ *	  Parse and print the options jsonb of train() and evaluate().
+ *
+ * Options are checked strictly: an unknown key is an error that lists the
+ * valid ones, and every value is checked for type and range, so that a typo
+ * in a nightly job fails loudly instead of training with a default.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "model_format.h"
+#include "options.h"
+
+typedef enum OptType
+{
+	OPT_INT,
+	OPT_INT64,
+	OPT_FLOAT,
+	OPT_BOOL,
+	OPT_DURATION,				/* seconds, or an interval as text */
+	OPT_SPECIAL					/* parsed by its own code */
+} OptType;
+
+typedef struct OptDesc
+{
+	const char *name;
+	OptType		type;
+	size_t		offset;
+	double		min;
+	double		max;
+	bool		evaluate_only;
+} OptDesc;
+
+#define OFF(f) offsetof(CsOptions, f)
+
+static const OptDesc opt_descs[] = {
+	{"columns", OPT_SPECIAL, 0, 0, 0, false},
+	{"item_id_column", OPT_SPECIAL, 0, 0, 0, false},
+	{"user_id_column", OPT_SPECIAL, 0, 0, 0, false},
+	{"item_features", OPT_SPECIAL, 0, 0, 0, false},
+	{"user_features", OPT_SPECIAL, 0, 0, 0, false},
+	{"actions", OPT_SPECIAL, 0, 0, 0, false},
+	{"action_weights", OPT_SPECIAL, 0, 0, 0, false},
+	{"target", OPT_SPECIAL, 0, 0, 0, false},
+	{"dim", OPT_INT, OFF(dim), 1, CS_MAX_DIM, false},
+	{"hidden", OPT_INT, OFF(hidden), 0, CS_MAX_HIDDEN, false},
+	{"history_length", OPT_INT, OFF(history_length), 1, CS_MAX_HISTORY, false},
+	{"half_life", OPT_DURATION, OFF(half_life), 1, 1e12, false},
+	{"buckets", OPT_INT, OFF(buckets), 2, 1000, false},
+	{"epochs", OPT_INT, OFF(epochs), 1, 1000, false},
+	{"learning_rate", OPT_FLOAT, OFF(learning_rate), 1e-6, 10, false},
+	{"l2", OPT_FLOAT, OFF(l2), 0, 10, false},
+	{"batch_size", OPT_INT, OFF(batch_size), 1, 65536, false},
+	{"seed", OPT_INT64, OFF(seed), 0, 9.2e18, false},
+	{"max_prefixes", OPT_INT, OFF(max_prefixes), 0, 100000000, false},
+	{"full_softmax_items", OPT_INT, OFF(full_softmax_items), 1, 100000000, false},
+	{"negatives", OPT_INT, OFF(negatives), 1, 65536, false},
+	{"validation_fraction", OPT_FLOAT, OFF(validation_fraction), 0, 0.5, false},
+	{"patience", OPT_INT, OFF(patience), 0, 1000, false},
+	{"keep_versions", OPT_INT, OFF(keep_versions), 0, 1000000, false},
+	{"promote_if_better", OPT_BOOL, OFF(promote_if_better), 0, 0, false},
+	{"test_fraction", OPT_FLOAT, OFF(test_fraction), 0.01, 0.9, true},
+	{"min_items", OPT_INT, OFF(min_items), 2, 100000, true},
+	{"revealed", OPT_SPECIAL, 0, 0, 0, true},
+	{"methods", OPT_SPECIAL, 0, 0, 0, true},
+};
+
+static const char *const evaluate_methods[] = {
+	"coldstart", "coldstart_live", "popularity", "item_knn", "content"
+};
+
+const char *
+cs_target_name(CsTarget t)
+{
+	switch (t)
+	{
+		case CS_TARGET_NEXT:
+			return "next";
+		case CS_TARGET_LATER:
+			return "later";
+		case CS_TARGET_ALL:
+			return "all";
+	}
+	return "?";
+}
+
+static void
+set_defaults(CsOptions *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->col_user = "user_id";
+	o->col_item = "item_id";
+	o->col_action = "action";
+	o->col_ts = "ts";
+	o->dim = 64;
+	o->hidden = 0;
+	o->history_length = 50;
+	o->half_life = 30 * 86400.0;
+	o->buckets = 8;
+	o->epochs = 20;
+	o->learning_rate = 0.005;
+	o->l2 = 1e-6;
+	o->batch_size = 256;
+	o->target = CS_TARGET_ALL;
+	o->seed = 42;
+	o->max_prefixes = 0;
+	o->full_softmax_items = 20000;
+	o->negatives = 1024;
+	o->validation_fraction = 0.1;
+	o->patience = 2;
+	o->keep_versions = 10;
+	o->promote_if_better = false;
+	o->test_fraction = 0.2;
+	o->min_items = 10;
+	o->revealed = list_make4_int(0, 1, 3, 5);
+	o->methods = NIL;
+	for (int i = 0; i < lengthof(evaluate_methods); i++)
+		o->methods = lappend(o->methods, (char *) evaluate_methods[i]);
+}
+
+static char *
+valid_keys(CsOptionsFor what)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i < lengthof(opt_descs); i++)
+	{
+		if (opt_descs[i].evaluate_only && what != CS_OPTIONS_EVALUATE)
+			continue;
+		if (s.len > 0)
+			appendStringInfoString(&s, ", ");
+		appendStringInfoString(&s, opt_descs[i].name);
+	}
+	return s.data;
+}
+
+static const char *
+jbv_type_name(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "a string";
+		case jbvNumeric:
+			return "a number";
+		case jbvBool:
+			return "a boolean";
+		case jbvArray:
+			return "an array";
+		case jbvObject:
+		case jbvBinary:
+			return "an object";
+		default:
+			return "a value";
+	}
+}
+
+static void bad_option(const char *name, const char *expected, JsonbValue *v) pg_attribute_noreturn();
+
+static void
+bad_option(const char *name, const char *expected, JsonbValue *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must be %s, not %s", name, expected,
+					jbv_type_name(v))));
+}
+
+static double
+numeric_value(JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+static char *
+string_value(const char *name, JsonbValue *v)
+{
+	if (v->type != jbvString)
+		bad_option(name, "a string", v);
+	if (v->val.string.len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must not be empty", name)));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static void
+range_error(const OptDesc *d, double x)
+{
+	if (d->type == OPT_INT || d->type == OPT_INT64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be an integer between %.0f and %.0f, not %g",
+						d->name, d->min, d->max, x)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must be between %g and %g, not %g",
+					d->name, d->min, d->max, x)));
+}
+
+static double
+duration_value(const char *name, JsonbValue *v)
+{
+	if (v->type == jbvNumeric)
+		return numeric_value(v);
+	if (v->type == jbvString)
+	{
+		char	   *s = pnstrdup(v->val.string.val, v->val.string.len);
+		Interval   *iv;
+
+		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+		return iv->time / 1e6 + iv->day * 86400.0 + iv->month * 30.0 * 86400.0;
+	}
+	bad_option(name, "a number of seconds or an interval such as '7 days'", v);
+}
+
+/* Iterate the key/value pairs of a nested object value. */
+typedef void (*pair_fn) (const char *key, JsonbValue *val, void *arg);
+
+static void
+for_each_pair(const char *name, JsonbValue *obj, pair_fn fn, void *arg)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
+		bad_option(name, "an object", obj);
+	it = JsonbIteratorInit(obj->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		fn(pnstrdup(k.val.string.val, k.val.string.len), &v, arg);
+	}
+}
+
+/* Iterate the elements of a nested array value. */
+typedef void (*elem_fn) (JsonbValue *val, void *arg);
+
+static void
+for_each_elem(const char *name, JsonbValue *arr, elem_fn fn, void *arg)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (arr->type != jbvBinary || !JsonContainerIsArray(arr->val.binary.data))
+		bad_option(name, "an array", arr);
+	it = JsonbIteratorInit(arr->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM)
+			fn(&v, arg);
+}
+
+static void
+column_pair(const char *key, JsonbValue *val, void *arg)
+{
+	CsOptions  *o = arg;
+	char	   *s = string_value(psprintf("columns.%s", key), val);
+
+	if (strcmp(key, "user_id") == 0)
+		o->col_user = s;
+	else if (strcmp(key, "item_id") == 0)
+		o->col_item = s;
+	else if (strcmp(key, "action") == 0)
+		o->col_action = s;
+	else if (strcmp(key, "ts") == 0)
+		o->col_ts = s;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown key \"%s\" in option \"columns\"", key),
+				 errdetail("Valid keys are: user_id, item_id, action, ts.")));
+}
+
+static int
+feature_kind(const char *name, const char *kind)
+{
+	if (strcmp(kind, "auto") == 0)
+		return 0;
+	if (strcmp(kind, "categorical") == 0)
+		return CS_COL_CATEGORICAL;
+	if (strcmp(kind, "numeric") == 0)
+		return CS_COL_NUMERIC;
+	if (strcmp(kind, "dense") == 0)
+		return CS_COL_DENSE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("feature column \"%s\" has unknown kind \"%s\"", name, kind),
+			 errdetail("Valid kinds are: auto, categorical, numeric, dense.")));
+}
+
+static void
+feature_pair(const char *key, JsonbValue *val, void *arg)
+{
+	List	  **l = arg;
+	CsFeatureRequest *r = palloc(sizeof(CsFeatureRequest));
+
+	r->name = pstrdup(key);
+	r->kind = feature_kind(key, string_value(key, val));
+	*l = lappend(*l, r);
+}
+
+static void
+feature_elem(JsonbValue *val, void *arg)
+{
+	List	  **l = arg;
+	CsFeatureRequest *r = palloc(sizeof(CsFeatureRequest));
+
+	r->name = string_value("feature column", val);
+	r->kind = 0;
+	*l = lappend(*l, r);
+}
+
+static List *
+parse_features(const char *name, JsonbValue *v)
+{
+	List	   *l = NIL;
+
+	if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+		for_each_elem(name, v, feature_elem, &l);
+	else if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+		for_each_pair(name, v, feature_pair, &l);
+	else
+		bad_option(name, "an array of column names or an object of column: kind", v);
+	return l;
+}
+
+static void
+label_pair(const char *key, JsonbValue *val, void *arg)
+{
+	CsOptions  *o = arg;
+	CsLabelOverride *l = palloc(sizeof(CsLabelOverride));
+
+	l->label = pstrdup(key);
+	l->kind = string_value(psprintf("actions.%s", key), val);
+	o->labels = lappend(o->labels, l);
+}
+
+static void
+weight_pair(const char *key, JsonbValue *val, void *arg)
+{
+	CsOptions  *o = arg;
+	CsWeightOverride *w = palloc(sizeof(CsWeightOverride));
+	char	   *name = psprintf("action_weights.%s", key);
+
+	if (val->type != jbvNumeric)
+		bad_option(name, "a positive number", val);
+	w->kind = pstrdup(key);
+	w->weight = numeric_value(val);
+	if (!(w->weight > 0) || !isfinite(w->weight) || w->weight > 1e6)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a positive number up to 1000000, not %g",
+						name, w->weight)));
+	o->weights = lappend(o->weights, w);
+}
+
+static void
+revealed_elem(JsonbValue *val, void *arg)
+{
+	List	  **l = arg;
+	double		x;
+
+	if (val->type != jbvNumeric)
+		bad_option("revealed", "an array of integers", val);
+	x = numeric_value(val);
+	if (x != floor(x) || x < 0 || x > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"revealed\" must hold integers between 0 and 1000, not %g", x)));
+	*l = lappend_int(*l, (int) x);
+}
+
+static void
+method_elem(JsonbValue *val, void *arg)
+{
+	List	  **l = arg;
+	char	   *m = string_value("methods", val);
+
+	for (int i = 0; i < lengthof(evaluate_methods); i++)
+		if (strcmp(m, evaluate_methods[i]) == 0)
+		{
+			*l = lappend(*l, (char *) evaluate_methods[i]);
+			return;
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown evaluation method \"%s\"", m),
+			 errdetail("Valid methods are: coldstart, coldstart_live, popularity, item_knn, content.")));
+}
+
+static void
+parse_special(CsOptions *o, const char *key, JsonbValue *v)
+{
+	if (strcmp(key, "columns") == 0)
+		for_each_pair(key, v, column_pair, o);
+	else if (strcmp(key, "item_id_column") == 0)
+		o->items_key = string_value(key, v);
+	else if (strcmp(key, "user_id_column") == 0)
+		o->users_key = string_value(key, v);
+	else if (strcmp(key, "item_features") == 0)
+	{
+		o->item_features = parse_features(key, v);
+		o->item_features_given = true;
+	}
+	else if (strcmp(key, "user_features") == 0)
+	{
+		o->user_features = parse_features(key, v);
+		o->user_features_given = true;
+	}
+	else if (strcmp(key, "actions") == 0)
+		for_each_pair(key, v, label_pair, o);
+	else if (strcmp(key, "action_weights") == 0)
+		for_each_pair(key, v, weight_pair, o);
+	else if (strcmp(key, "target") == 0)
+	{
+		char	   *t = string_value(key, v);
+
+		if (strcmp(t, "next") == 0)
+			o->target = CS_TARGET_NEXT;
+		else if (strcmp(t, "later") == 0)
+			o->target = CS_TARGET_LATER;
+		else if (strcmp(t, "all") == 0)
+			o->target = CS_TARGET_ALL;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"target\" must be \"next\", \"later\" or \"all\", not \"%s\"", t)));
+	}
+	else if (strcmp(key, "revealed") == 0)
+	{
+		List	   *l = NIL;
+
+		for_each_elem(key, v, revealed_elem, &l);
+		if (l == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"revealed\" must not be empty")));
+		o->revealed = l;
+	}
+	else if (strcmp(key, "methods") == 0)
+	{
+		List	   *l = NIL;
+
+		for_each_elem(key, v, method_elem, &l);
+		if (l == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"methods\" must not be empty")));
+		o->methods = l;
+	}
+	else
+		elog(ERROR, "unhandled option \"%s\"", key);
+}
+
+static void
+parse_one(CsOptions *o, const OptDesc *d, JsonbValue *v)
+{
+	char	   *field = (char *) o + d->offset;
+	double		x;
+
+	switch (d->type)
+	{
+		case OPT_SPECIAL:
+			parse_special(o, d->name, v);
+			return;
+		case OPT_BOOL:
+			if (v->type != jbvBool)
+				bad_option(d->name, "a boolean", v);
+			*(bool *) field = v->val.boolean;
+			return;
+		case OPT_DURATION:
+			x = duration_value(d->name, v);
+			if (!(x >= d->min && x <= d->max))
+				range_error(d, x);
+			*(double *) field = x;
+			return;
+		case OPT_INT:
+		case OPT_INT64:
+		case OPT_FLOAT:
+			if (v->type != jbvNumeric)
+				bad_option(d->name, d->type == OPT_FLOAT ? "a number" : "an integer", v);
+			x = numeric_value(v);
+			if (d->type != OPT_FLOAT && x != floor(x))
+				range_error(d, x);
+			if (!(x >= d->min && x <= d->max))
+				range_error(d, x);
+			if (d->type == OPT_INT)
+				*(int *) field = (int) x;
+			else if (d->type == OPT_INT64)
+				*(int64 *) field = (int64) x;
+			else
+				*(double *) field = x;
+			return;
+	}
+}
+
+void
+cs_options_parse(CsOptions *o, Jsonb *jb, CsOptionsFor what)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	set_defaults(o);
+	if (jb == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a jsonb object"),
+				 errhint("Pass options such as '{\"dim\": 32, \"epochs\": 10}'.")));
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		const OptDesc *d = NULL;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		for (int i = 0; i < lengthof(opt_descs); i++)
+			if (strcmp(opt_descs[i].name, key) == 0 &&
+				(!opt_descs[i].evaluate_only || what == CS_OPTIONS_EVALUATE))
+				d = &opt_descs[i];
+		if (d == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\"", key),
+					 errdetail("Valid options are: %s.", valid_keys(what))));
+		if (v.type == jbvNull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" must not be null", key),
+					 errhint("Leave the option out to use its default.")));
+		parse_one(o, d, &v);
+	}
+}
+
+static void
+features_to_json(StringInfo out, const char *name, bool given, List *l)
+{
+	ListCell   *lc;
+	bool		first = true;
+
+	if (!given)
+		return;
+	appendStringInfo(out, ", \"%s\": {", name);
+	foreach(lc, l)
+	{
+		CsFeatureRequest *r = lfirst(lc);
+		static const char *const kinds[] = {"auto", "categorical", "numeric", "dense"};
+
+		if (!first)
+			appendStringInfoString(out, ", ");
+		first = false;
+		escape_json(out, r->name);
+		appendStringInfo(out, ": \"%s\"", kinds[r->kind]);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+void
+cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
+{
+	ListCell   *lc;
+	bool		first;
+
+	appendStringInfoString(out, "{\"columns\": {\"user_id\": ");
+	escape_json(out, o->col_user);
+	appendStringInfoString(out, ", \"item_id\": ");
+	escape_json(out, o->col_item);
+	appendStringInfoString(out, ", \"action\": ");
+	escape_json(out, o->col_action);
+	appendStringInfoString(out, ", \"ts\": ");
+	escape_json(out, o->col_ts);
+	appendStringInfoChar(out, '}');
+	if (o->items_key)
+	{
+		appendStringInfoString(out, ", \"item_id_column\": ");
+		escape_json(out, o->items_key);
+	}
+	if (o->users_key)
+	{
+		appendStringInfoString(out, ", \"user_id_column\": ");
+		escape_json(out, o->users_key);
+	}
+	features_to_json(out, "item_features", o->item_features_given, o->item_features);
+	features_to_json(out, "user_features", o->user_features_given, o->user_features);
+	if (o->labels != NIL)
+	{
+		appendStringInfoString(out, ", \"actions\": {");
+		first = true;
+		foreach(lc, o->labels)
+		{
+			CsLabelOverride *l = lfirst(lc);
+
+			if (!first)
+				appendStringInfoString(out, ", ");
+			first = false;
+			escape_json(out, l->label);
+			appendStringInfoString(out, ": ");
+			escape_json(out, l->kind);
+		}
+		appendStringInfoChar(out, '}');
+	}
+	if (o->weights != NIL)
+	{
+		appendStringInfoString(out, ", \"action_weights\": {");
+		first = true;
+		foreach(lc, o->weights)
+		{
+			CsWeightOverride *w = lfirst(lc);
+
+			if (!first)
+				appendStringInfoString(out, ", ");
+			first = false;
+			escape_json(out, w->kind);
+			appendStringInfo(out, ": %.9g", w->weight);
+		}
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfo(out,
+					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d"
+					 ", \"half_life\": %.17g, \"buckets\": %d, \"epochs\": %d"
+					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"batch_size\": %d"
+					 ", \"target\": \"%s\", \"seed\": " INT64_FORMAT
+					 ", \"max_prefixes\": %d, \"full_softmax_items\": %d"
+					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
+					 ", \"patience\": %d, \"keep_versions\": %d"
+					 ", \"promote_if_better\": %s",
+					 o->dim, o->hidden, o->history_length, o->half_life, o->buckets,
+					 o->epochs, o->learning_rate, o->l2, o->batch_size,
+					 cs_target_name(o->target), o->seed, o->max_prefixes,
+					 o->full_softmax_items, o->negatives, o->validation_fraction,
+					 o->patience, o->keep_versions,
+					 o->promote_if_better ? "true" : "false");
+	if (what == CS_OPTIONS_EVALUATE)
+	{
+		appendStringInfo(out, ", \"test_fraction\": %.9g, \"min_items\": %d, \"revealed\": [",
+						 o->test_fraction, o->min_items);
+		first = true;
+		foreach(lc, o->revealed)
+		{
+			appendStringInfo(out, "%s%d", first ? "" : ", ", lfirst_int(lc));
+			first = false;
+		}
+		appendStringInfoString(out, "], \"methods\": [");
+		first = true;
+		foreach(lc, o->methods)
+		{
+			appendStringInfo(out, "%s\"%s\"", first ? "" : ", ", (char *) lfirst(lc));
+			first = false;
+		}
+		appendStringInfoChar(out, ']');
+	}
+	appendStringInfoChar(out, '}');
+}

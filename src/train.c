@@ -1,0 +1,1339 @@
+/*
+ * train.c
+ *	  Training the softmax interest model (see net.h for the model).
+ *
+ * Every prefix of a training user's time-ordered history, the empty one
+ * included, is an example: the behaviours before the prefix's end describe
+ * the user exactly as a cold user would be described at serving time, and
+ * the items that follow are the targets (the next one, one drawn at random,
+ * or all of them as a distribution: option "target").
+ *
+ * Each mini-batch gathers the vectors of the items it needs, computes the
+ * users' vectors, the logits and their gradients with sgemm, and
+ * backpropagates into item ids, item features, the content projection, user
+ * attributes and the history/hidden layers.  With a catalogue up to
+ * "full_softmax_items" the softmax runs over every item; beyond, over
+ * "negatives" items shared by the batch, sampled by popularity, with the
+ * log-Q correction.  Adam updates only the rows a batch touched.
+ *
+ * Everything is sequential and seeded: with one BLAS thread the same data,
+ * options and seed give the same bytes.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+
+#include "blas.h"
+#include "coldstart.h"
+#include "model.h"
+#include "net.h"
+#include "topk.h"
+#include "train.h"
+
+#define ADAM_B1		0.9f
+#define ADAM_B2		0.999f
+#define ADAM_EPS	1e-8f
+
+#define MAX_VALIDATION_USERS	2000
+#define VALIDATION_K			20
+#define VALIDATION_SCORE_FLOATS (4 * 1024 * 1024)
+#define SHORT_PREFIXES			10
+
+/* ---------- random numbers ---------- */
+
+static inline uint64
+rotl(uint64 x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+void
+cs_random_seed(CsRandom *r, uint64 seed)
+{
+	/* splitmix64 spreads the seed over the state */
+	for (int i = 0; i < 4; i++)
+	{
+		uint64		z = (seed += UINT64CONST(0x9E3779B97F4A7C15));
+
+		z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+		z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+		r->s[i] = z ^ (z >> 31);
+	}
+}
+
+uint64
+cs_random_next(CsRandom *r)
+{
+	uint64		result = rotl(r->s[1] * 5, 7) * 9;
+	uint64		t = r->s[1] << 17;
+
+	r->s[2] ^= r->s[0];
+	r->s[3] ^= r->s[1];
+	r->s[1] ^= r->s[2];
+	r->s[0] ^= r->s[3];
+	r->s[2] ^= t;
+	r->s[3] = rotl(r->s[3], 45);
+	return result;
+}
+
+double
+cs_random_double(CsRandom *r)
+{
+	return (cs_random_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+uint64
+cs_random_below(CsRandom *r, uint64 n)
+{
+	return n <= 1 ? 0 : (uint64) (cs_random_double(r) * n) % n;
+}
+
+static float
+random_normal(CsRandom *r)
+{
+	double		u1 = cs_random_double(r),
+				u2 = cs_random_double(r);
+
+	return (float) (sqrt(-2.0 * log(u1 + 1e-300)) * cos(2.0 * M_PI * u2));
+}
+
+/* ---------- parameters ---------- */
+
+enum
+{
+	T_E,						/* item id embeddings */
+	T_BE,						/* item id biases */
+	T_F,						/* item feature value embeddings */
+	T_BF,						/* item feature value biases */
+	T_P,						/* content projection */
+	T_A,						/* user attribute value embeddings */
+	T_U0,						/* base user vector */
+	T_W,						/* history -> user */
+	T_W1,
+	T_B1,
+	T_W2,
+	T_COUNT
+};
+
+typedef struct Table
+{
+	int			rows;
+	int			cols;
+	bool		sparse;			/* update only the rows a batch touched */
+	float	   *w;
+	float	   *g;
+	float	   *m;
+	float	   *v;
+	float	   *best;
+	uint8	   *touched;
+	int32	   *list;
+	int			n_list;
+} Table;
+
+typedef struct Example
+{
+	int32		user;
+	int32		prefix;
+} Example;
+
+typedef struct Trainer
+{
+	const CsDataset *ds;
+	const CsHistories *h;
+	const CsOptions *o;
+	int			d;
+	int			hid;
+	int			n_items;
+	int			c;
+	bool		sampled;
+	int			L;
+	Table		t[T_COUNT];
+	int64		step;
+	CsRandom	rng;
+
+	/* distinct items of each user, in order of first behaviour */
+	int64	   *dstart;
+	int32	   *ditems;
+	int64	   *dfirst;			/* index (within the user) of the first event */
+
+	/* popularity: distinct training users per item */
+	float	   *count;
+	double	   *q_cum;			/* sampled softmax: cumulative proposal */
+	float	   *logq;
+
+	/* batch state */
+	int			B;
+	int			n_slots;
+	int			max_slots;
+	int32	   *slot_item;
+	int32	   *item_slot;
+	uint32	   *mark;			/* per item: stamp of the row that masks it */
+	uint32		stamp;
+	float	   *Vs;
+	float	   *bs;
+	float	   *dVs;
+	float	   *dbs;
+	float	   *Cs;
+	float	   *H;
+	float	   *dH;
+	float	   *Ulin;
+	float	   *Z;
+	float	   *U;
+	float	   *dU;
+	float	   *dUlin;
+	float	   *dZ;
+	float	   *S;
+	float	   *Vneg;
+	float	   *bneg;
+	int32	   *neg_slot;
+	float	   *pos;
+	int32	   *target_slot;
+	int64	   *hist_start;
+	int32	   *hist_slot;
+	float	   *hist_w;
+	int64	   *attr_start;
+	int32	   *attr_rows;
+	float	   *attr_w;
+
+	/* full item vectors for validation and the final model */
+	float	   *Vall;
+	float	   *ball;
+	float	   *Sval;
+	MemoryContext batchcxt;
+} Trainer;
+
+static void
+table_init(Table *t, int rows, int cols, bool sparse, Size *bytes)
+{
+	Size		n = (Size) rows * cols;
+
+	t->rows = rows;
+	t->cols = cols;
+	t->sparse = sparse;
+	t->w = cs_alloc_huge(sizeof(float) * n);
+	t->g = cs_alloc_huge(sizeof(float) * n);
+	t->m = cs_alloc_huge(sizeof(float) * n);
+	t->v = cs_alloc_huge(sizeof(float) * n);
+	t->best = cs_alloc_huge(sizeof(float) * n);
+	if (sparse)
+	{
+		t->touched = cs_alloc_huge(Max(rows, 1));
+		t->list = cs_alloc_huge(sizeof(int32) * Max(rows, 1));
+	}
+	*bytes += sizeof(float) * n * 5;
+}
+
+static inline void
+touch(Table *t, int row)
+{
+	if (t->sparse && !t->touched[row])
+	{
+		t->touched[row] = 1;
+		t->list[t->n_list++] = row;
+	}
+}
+
+static void
+adam_row(Table *t, int row, float lr, float l2, float c1, float c2)
+{
+	Size		off = (Size) row * t->cols;
+	float	   *w = t->w + off,
+			   *g = t->g + off,
+			   *m = t->m + off,
+			   *v = t->v + off;
+
+	for (int j = 0; j < t->cols; j++)
+	{
+		float		gj = g[j] + l2 * w[j];
+
+		m[j] = ADAM_B1 * m[j] + (1 - ADAM_B1) * gj;
+		v[j] = ADAM_B2 * v[j] + (1 - ADAM_B2) * gj * gj;
+		w[j] -= lr * (m[j] * c1) / (sqrtf(v[j] * c2) + ADAM_EPS);
+		g[j] = 0;
+	}
+}
+
+static void
+adam_step(Trainer *T)
+{
+	float		lr = (float) T->o->learning_rate;
+	float		l2 = (float) T->o->l2;
+	float		c1,
+				c2;
+
+	T->step++;
+	c1 = 1.0f / (1.0f - powf(ADAM_B1, (float) T->step));
+	c2 = 1.0f / (1.0f - powf(ADAM_B2, (float) T->step));
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Table	   *t = &T->t[k];
+
+		if (t->rows == 0 || t->cols == 0)
+			continue;
+		if (t->sparse)
+		{
+			for (int i = 0; i < t->n_list; i++)
+			{
+				adam_row(t, t->list[i], lr, l2, c1, c2);
+				t->touched[t->list[i]] = 0;
+			}
+			t->n_list = 0;
+		}
+		else
+			for (int r = 0; r < t->rows; r++)
+				adam_row(t, r, lr, l2, c1, c2);
+	}
+}
+
+/* ---------- item vectors ---------- */
+
+/* V and b of the items in slots [from, to) */
+static void
+compute_items(Trainer *T, const int32 *items, int n, float *V, float *b, float *Cs)
+{
+	const CsFeatures *f = &T->ds->items;
+	int			d = T->d;
+	const float *E = T->t[T_E].w,
+			   *bE = T->t[T_BE].w,
+			   *F = T->t[T_F].w,
+			   *bF = T->t[T_BF].w;
+
+	for (int s = 0; s < n; s++)
+	{
+		int			i = items ? items[s] : s;
+		float	   *v = V + (Size) s * d;
+
+		memcpy(v, E + (Size) i * d, sizeof(float) * d);
+		b[s] = bE[i];
+		for (int64 k = f->row_start[i]; k < f->row_start[i + 1]; k++)
+		{
+			cblas_saxpy(d, f->weights[k], F + (Size) f->rows[k] * d, 1, v, 1);
+			b[s] += f->weights[k] * bF[f->rows[k]];
+		}
+	}
+	if (T->c > 0)
+	{
+		const float *C = f->dense;
+
+		if (items)
+		{
+			for (int s = 0; s < n; s++)
+				memcpy(Cs + (Size) s * T->c, f->dense + (Size) items[s] * T->c,
+					   sizeof(float) * T->c);
+			C = Cs;
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, T->c,
+					1.0f, C, T->c, T->t[T_P].w, d, 1.0f, V, d);
+	}
+}
+
+/* Backpropagate dV, db of the slots into ids, features and the projection. */
+static void
+backprop_items(Trainer *T, int n)
+{
+	const CsFeatures *f = &T->ds->items;
+	int			d = T->d;
+	Table	   *E = &T->t[T_E],
+			   *bE = &T->t[T_BE],
+			   *F = &T->t[T_F],
+			   *bF = &T->t[T_BF];
+
+	for (int s = 0; s < n; s++)
+	{
+		int			i = T->sampled ? T->slot_item[s] : s;
+		const float *dv = T->dVs + (Size) s * d;
+
+		touch(E, i);
+		touch(bE, i);
+		cblas_saxpy(d, 1.0f, dv, 1, E->g + (Size) i * d, 1);
+		bE->g[i] += T->dbs[s];
+		for (int64 k = f->row_start[i]; k < f->row_start[i + 1]; k++)
+		{
+			int			row = f->rows[k];
+
+			touch(F, row);
+			touch(bF, row);
+			cblas_saxpy(d, f->weights[k], dv, 1, F->g + (Size) row * d, 1);
+			bF->g[row] += f->weights[k] * T->dbs[s];
+		}
+	}
+	if (T->c > 0)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T->c, d, n,
+					1.0f, T->sampled ? T->Cs : f->dense, T->c, T->dVs, d,
+					1.0f, T->t[T_P].g, d);
+}
+
+static int
+slot_of(Trainer *T, int item)
+{
+	int			s;
+
+	if (!T->sampled)
+		return item;
+	s = T->item_slot[item];
+	if (s < 0)
+	{
+		s = T->n_slots++;
+		Assert(s < T->max_slots);
+		T->item_slot[item] = s;
+		T->slot_item[s] = item;
+	}
+	return s;
+}
+
+static void
+reset_slots(Trainer *T)
+{
+	if (!T->sampled)
+		return;
+	for (int s = 0; s < T->n_slots; s++)
+		T->item_slot[T->slot_item[s]] = -1;
+	T->n_slots = 0;
+}
+
+/* ---------- the batch ---------- */
+
+/*
+ * The history of user u before its distinct item number p (0-based): the
+ * last L behaviours before that item's first behaviour, as slots and
+ * normalised weights appended to the batch's history lists.
+ */
+static void
+add_history(Trainer *T, int u, int p, int64 *n_hist)
+{
+	const CsHistories *h = T->h;
+	const CsEvent *ev = h->events + h->start[u];
+	int64		cut = T->dfirst[T->dstart[u] + p];
+	int64		from = Max(0, cut - T->L);
+	double		t_ref = cut > 0 ? ev[cut - 1].ts : 0;
+	double		sum = 0;
+	int64		first = *n_hist;
+
+	for (int64 j = from; j < cut; j++)
+	{
+		float		w = cs_event_weight(T->ds->kind_weights[ev[j].kind], t_ref, ev[j].ts,
+										T->o->half_life);
+
+		T->hist_slot[*n_hist] = slot_of(T, ev[j].item);
+		T->hist_w[*n_hist] = w;
+		sum += w;
+		(*n_hist)++;
+	}
+	for (int64 k = first; k < *n_hist; k++)
+		T->hist_w[k] = (float) (T->hist_w[k] / sum);
+}
+
+static int64
+add_attrs(Trainer *T, int u, int64 n_attr)
+{
+	const CsFeatures *uf = &T->ds->users;
+	int			e = T->h->attrs[u];
+
+	if (e < 0)
+		return n_attr;
+	for (int64 k = uf->row_start[e]; k < uf->row_start[e + 1]; k++)
+	{
+		T->attr_rows[n_attr] = uf->rows[k];
+		T->attr_w[n_attr++] = uf->weights[k];
+	}
+	return n_attr;
+}
+
+static double
+softmax_row(float *s, int n)
+{
+	float		mx = -INFINITY;
+	double		sum = 0;
+
+	for (int j = 0; j < n; j++)
+		if (s[j] > mx)
+			mx = s[j];
+	for (int j = 0; j < n; j++)
+	{
+		float		e = (s[j] == -INFINITY) ? 0.0f : expf(s[j] - mx);
+
+		s[j] = e;
+		sum += e;
+	}
+	for (int j = 0; j < n; j++)
+		s[j] = (float) (s[j] / sum);
+	return sum;
+}
+
+/*
+ * Forward (and, when learning, backward and update) over B examples.
+ * Returns the summed loss.
+ */
+static double
+run_batch(Trainer *T, const Example *ex, int B, bool learn)
+{
+	const CsOptions *o = T->o;
+	int			d = T->d;
+	int			n = T->n_items;
+	int64		n_hist = 0,
+				n_attr = 0;
+	int			ncand;
+	double		loss = 0;
+	float	   *cand;
+	float		inv_b = 1.0f / B;
+
+	reset_slots(T);
+
+	/* targets and histories */
+	for (int r = 0; r < B; r++)
+	{
+		int			u = ex[r].user,
+					p = ex[r].prefix;
+		int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+		int			t;
+
+		T->hist_start[r] = n_hist;
+		add_history(T, u, p, &n_hist);
+		T->attr_start[r] = n_attr;
+		n_attr = add_attrs(T, u, n_attr);
+		if (o->target == CS_TARGET_NEXT)
+			t = p;
+		else if (o->target == CS_TARGET_LATER || T->sampled)
+			t = p + (int) cs_random_below(&T->rng, m - p);
+		else
+			t = -1;
+		T->target_slot[r] = t < 0 ? -1 : slot_of(T, T->ditems[T->dstart[u] + t]);
+	}
+	T->hist_start[B] = n_hist;
+	T->attr_start[B] = n_attr;
+
+	if (T->sampled)
+	{
+		for (int j = 0; j < o->negatives; j++)
+		{
+			double		x = cs_random_double(&T->rng) * T->q_cum[n - 1];
+			int			lo = 0,
+						hi = n - 1;
+
+			while (lo < hi)
+			{
+				int			mid = (lo + hi) / 2;
+
+				if (T->q_cum[mid] <= x)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			T->neg_slot[j] = slot_of(T, lo);
+		}
+		compute_items(T, T->slot_item, T->n_slots, T->Vs, T->bs, T->Cs);
+	}
+	else
+		compute_items(T, NULL, n, T->Vs, T->bs, NULL);
+
+	/* user vectors */
+	memset(T->H, 0, sizeof(float) * (Size) B * d);
+	for (int r = 0; r < B; r++)
+		for (int64 k = T->hist_start[r]; k < T->hist_start[r + 1]; k++)
+			cblas_saxpy(d, T->hist_w[k], T->Vs + (Size) T->hist_slot[k] * d, 1,
+						T->H + (Size) r * d, 1);
+	{
+		CsNet		net = {d, T->hid, T->t[T_U0].w, T->t[T_A].w, T->t[T_W].w,
+		T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w};
+
+		cs_net_users(&net, B, T->H, T->attr_start, T->attr_rows, T->attr_w,
+					 T->Ulin, T->Z, T->U);
+	}
+
+	/* logits over the candidates */
+	if (T->sampled)
+	{
+		ncand = o->negatives;
+		for (int j = 0; j < ncand; j++)
+		{
+			memcpy(T->Vneg + (Size) j * d, T->Vs + (Size) T->neg_slot[j] * d, sizeof(float) * d);
+			T->bneg[j] = T->bs[T->neg_slot[j]] - T->logq[T->slot_item[T->neg_slot[j]]];
+		}
+		cand = T->Vneg;
+	}
+	else
+	{
+		ncand = n;
+		cand = T->Vs;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, ncand, d,
+				1.0f, T->U, d, cand, d, 0.0f, T->S, ncand);
+
+	for (int r = 0; r < B; r++)
+	{
+		int			u = ex[r].user,
+					p = ex[r].prefix;
+		int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+		const int32 *di = T->ditems + T->dstart[u];
+		float	   *s = T->S + (Size) r * ncand;
+		uint32		stamp = ++T->stamp;
+
+		if (T->sampled)
+		{
+			int			ts = T->target_slot[r];
+			int			ti = T->slot_item[ts];
+			float		sp;
+			double		sum;
+			float		mx;
+
+			/* mask the user's own items and accidental hits of the target */
+			for (int j = 0; j < p; j++)
+				T->mark[di[j]] = stamp;
+			T->mark[ti] = stamp;
+			sp = cblas_sdot(d, T->U + (Size) r * d, 1, T->Vs + (Size) ts * d, 1) +
+				T->bs[ts] - T->logq[ti];
+			mx = sp;
+			for (int j = 0; j < ncand; j++)
+			{
+				if (T->mark[T->slot_item[T->neg_slot[j]]] == stamp)
+					s[j] = -INFINITY;
+				else
+				{
+					s[j] += T->bneg[j];
+					if (s[j] > mx)
+						mx = s[j];
+				}
+			}
+			sum = expf(sp - mx);
+			for (int j = 0; j < ncand; j++)
+				if (s[j] != -INFINITY)
+					sum += expf(s[j] - mx);
+			loss += -(sp - mx - log(sum));
+			T->pos[r] = (float) (exp(sp - mx - log(sum)) - 1.0) * inv_b;
+			for (int j = 0; j < ncand; j++)
+				s[j] = (s[j] == -INFINITY) ? 0.0f : (float) (exp(s[j] - mx - log(sum)) * inv_b);
+		}
+		else
+		{
+			for (int j = 0; j < n; j++)
+				s[j] += T->bs[j];
+			for (int j = 0; j < p; j++)
+				s[di[j]] = -INFINITY;
+			softmax_row(s, n);
+			if (T->target_slot[r] >= 0)
+			{
+				int			t = T->target_slot[r];
+
+				loss += -log(Max(s[t], 1e-30f));
+				for (int j = 0; j < n; j++)
+					s[j] *= inv_b;
+				s[t] -= inv_b;
+			}
+			else
+			{
+				float		y = 1.0f / (m - p);
+
+				for (int j = p; j < m; j++)
+					loss += -y * log(Max(s[di[j]], 1e-30f));
+				for (int j = 0; j < n; j++)
+					s[j] *= inv_b;
+				for (int j = p; j < m; j++)
+					s[di[j]] -= y * inv_b;
+			}
+		}
+	}
+	if (!isfinite(loss))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("training diverged: the loss is not a finite number"),
+				 errhint("Lower the option \"learning_rate\" (now %g).", o->learning_rate)));
+	if (!learn)
+		return loss;
+
+	/* backward: S now holds dL/dlogits */
+	memset(T->dVs, 0, sizeof(float) * (Size) (T->sampled ? T->n_slots : n) * d);
+	memset(T->dbs, 0, sizeof(float) * (T->sampled ? T->n_slots : n));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, ncand,
+				1.0f, T->S, ncand, cand, d, 0.0f, T->dU, d);
+	if (T->sampled)
+	{
+		/* dVneg = S' U, scattered back to the slots; positives apart */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ncand, d, B,
+					1.0f, T->S, ncand, T->U, d, 0.0f, T->Vneg, d);
+		for (int j = 0; j < ncand; j++)
+		{
+			float		db = 0;
+
+			cblas_saxpy(d, 1.0f, T->Vneg + (Size) j * d, 1, T->dVs + (Size) T->neg_slot[j] * d, 1);
+			for (int r = 0; r < B; r++)
+				db += T->S[(Size) r * ncand + j];
+			T->dbs[T->neg_slot[j]] += db;
+		}
+		for (int r = 0; r < B; r++)
+		{
+			int			ts = T->target_slot[r];
+
+			cblas_saxpy(d, T->pos[r], T->Vs + (Size) ts * d, 1, T->dU + (Size) r * d, 1);
+			cblas_saxpy(d, T->pos[r], T->U + (Size) r * d, 1, T->dVs + (Size) ts * d, 1);
+			T->dbs[ts] += T->pos[r];
+		}
+	}
+	else
+	{
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, d, B,
+					1.0f, T->S, n, T->U, d, 0.0f, T->dVs, d);
+		for (int r = 0; r < B; r++)
+			cblas_saxpy(n, 1.0f, T->S + (Size) r * n, 1, T->dbs, 1);
+	}
+
+	/* hidden layer: U = Ulin + relu(Ulin W1' + b1) W2' */
+	memcpy(T->dUlin, T->dU, sizeof(float) * (Size) B * d);
+	if (T->hid > 0)
+	{
+		int			hd = T->hid;
+
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, hd, B,
+					1.0f, T->dU, d, T->Z, hd, 1.0f, T->t[T_W2].g, hd);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, hd, d,
+					1.0f, T->dU, d, T->t[T_W2].w, hd, 0.0f, T->dZ, hd);
+		for (Size i = 0; i < (Size) B * hd; i++)
+			if (T->Z[i] <= 0)
+				T->dZ[i] = 0;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hd, d, B,
+					1.0f, T->dZ, hd, T->Ulin, d, 1.0f, T->t[T_W1].g, d);
+		for (int r = 0; r < B; r++)
+			cblas_saxpy(hd, 1.0f, T->dZ + (Size) r * hd, 1, T->t[T_B1].g, 1);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, hd,
+					1.0f, T->dZ, hd, T->t[T_W1].w, d, 1.0f, T->dUlin, d);
+	}
+
+	/* Ulin = u0 + attributes + H W' */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, B,
+				1.0f, T->dUlin, d, T->H, d, 1.0f, T->t[T_W].g, d);
+	for (int r = 0; r < B; r++)
+	{
+		cblas_saxpy(d, 1.0f, T->dUlin + (Size) r * d, 1, T->t[T_U0].g, 1);
+		for (int64 k = T->attr_start[r]; k < T->attr_start[r + 1]; k++)
+		{
+			touch(&T->t[T_A], T->attr_rows[k]);
+			cblas_saxpy(d, T->attr_w[k], T->dUlin + (Size) r * d, 1,
+						T->t[T_A].g + (Size) T->attr_rows[k] * d, 1);
+		}
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, d,
+				1.0f, T->dUlin, d, T->t[T_W].w, d, 0.0f, T->dH, d);
+	for (int r = 0; r < B; r++)
+		for (int64 k = T->hist_start[r]; k < T->hist_start[r + 1]; k++)
+			cblas_saxpy(d, T->hist_w[k], T->dH + (Size) r * d, 1,
+						T->dVs + (Size) T->hist_slot[k] * d, 1);
+
+	backprop_items(T, T->sampled ? T->n_slots : n);
+	adam_step(T);
+	return loss;
+}
+
+/* ---------- validation ---------- */
+
+static const int validation_revealed[] = {0, 1, 3, 5};
+
+/* Item vectors and biases of the whole catalogue into Vall/ball. */
+static void
+compute_all_items(Trainer *T)
+{
+	int			chunk = 4096;
+	int32	   *ids = palloc(sizeof(int32) * chunk);
+
+	for (int from = 0; from < T->n_items; from += chunk)
+	{
+		int			len = Min(chunk, T->n_items - from);
+
+		for (int s = 0; s < len; s++)
+			ids[s] = from + s;
+		compute_items(T, ids, len, T->Vall + (Size) from * T->d, T->ball + from, T->Cs);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(ids);
+}
+
+/*
+ * Recall@20 and loss on validation users, revealing 0, 1, 3 and 5 items as
+ * protocol CS-1 does.
+ */
+static void
+validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *loss)
+{
+	int			d = T->d,
+				n = T->n_items;
+	int			Bv = Max(1, Min(T->B, VALIDATION_SCORE_FLOATS / n));
+	Example    *ex = palloc(sizeof(Example) * Bv);
+	int32	   *idx = palloc(sizeof(int32) * VALIDATION_K);
+	float	   *val = palloc(sizeof(float) * VALIDATION_K);
+	double		sum_recall = 0,
+				sum_loss = 0;
+	int64		count = 0;
+	int			nb = 0;
+	bool		saved_sampled = T->sampled;
+
+	compute_all_items(T);
+	/* histories are read from Vall: use identity slots */
+	T->sampled = false;
+	{
+		float	   *saved_Vs = T->Vs;
+
+		T->Vs = T->Vall;
+		for (int i = 0; i <= n_val * lengthof(validation_revealed); i++)
+		{
+			bool		flush = (i == n_val * lengthof(validation_revealed));
+
+			if (!flush)
+			{
+				int			u = val_users[i / lengthof(validation_revealed)];
+				int			rev = validation_revealed[i % lengthof(validation_revealed)];
+				int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+
+				if (rev >= m)
+					continue;
+				ex[nb].user = u;
+				ex[nb].prefix = rev;
+				nb++;
+			}
+			if (nb == Bv || (flush && nb > 0))
+			{
+				int64		n_hist = 0,
+							n_attr = 0;
+				CsNet		net = {d, T->hid, T->t[T_U0].w, T->t[T_A].w, T->t[T_W].w,
+				T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w};
+
+				for (int r = 0; r < nb; r++)
+				{
+					T->hist_start[r] = n_hist;
+					add_history(T, ex[r].user, ex[r].prefix, &n_hist);
+					T->attr_start[r] = n_attr;
+					n_attr = add_attrs(T, ex[r].user, n_attr);
+				}
+				T->hist_start[nb] = n_hist;
+				T->attr_start[nb] = n_attr;
+				memset(T->H, 0, sizeof(float) * (Size) nb * d);
+				for (int r = 0; r < nb; r++)
+					for (int64 k = T->hist_start[r]; k < T->hist_start[r + 1]; k++)
+						cblas_saxpy(d, T->hist_w[k], T->Vall + (Size) T->hist_slot[k] * d, 1,
+									T->H + (Size) r * d, 1);
+				cs_net_users(&net, nb, T->H, T->attr_start, T->attr_rows, T->attr_w,
+							 T->Ulin, T->Z, T->U);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, n, d,
+							1.0f, T->U, d, T->Vall, d, 0.0f, T->Sval, n);
+				for (int r = 0; r < nb; r++)
+				{
+					int			u = ex[r].user,
+								p = ex[r].prefix;
+					int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+					const int32 *di = T->ditems + T->dstart[u];
+					float	   *s = T->Sval + (Size) r * n;
+					int			found,
+								hits = 0;
+					float		mx = -INFINITY;
+					double		lse = 0;
+
+					for (int j = 0; j < n; j++)
+						s[j] += T->ball[j];
+					for (int j = 0; j < p; j++)
+						s[di[j]] = -INFINITY;
+					found = cs_topk(s, n, VALIDATION_K, idx, val);
+					for (int k = 0; k < found; k++)
+						for (int j = p; j < m; j++)
+							if (di[j] == idx[k])
+								hits++;
+					sum_recall += (double) hits / Min(VALIDATION_K, m - p);
+					for (int j = 0; j < n; j++)
+						if (s[j] > mx)
+							mx = s[j];
+					for (int j = 0; j < n; j++)
+						if (s[j] != -INFINITY)
+							lse += exp(s[j] - mx);
+					lse = mx + log(lse);
+					for (int j = p; j < m; j++)
+						sum_loss += (lse - s[di[j]]) / (m - p);
+					count++;
+				}
+				nb = 0;
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		T->Vs = saved_Vs;
+	}
+	T->sampled = saved_sampled;
+	*metric = count > 0 ? sum_recall / count : NAN;
+	*loss = count > 0 ? sum_loss / count : NAN;
+	pfree(ex);
+	pfree(idx);
+	pfree(val);
+}
+
+/* ---------- set-up ---------- */
+
+static void
+init_params(Trainer *T)
+{
+	const CsDataset *ds = T->ds;
+	int			d = T->d;
+	double		total = 0;
+
+	for (Size i = 0; i < (Size) T->t[T_E].rows * d; i++)
+		T->t[T_E].w[i] = 0.05f * random_normal(&T->rng);
+	for (Size i = 0; i < (Size) T->t[T_F].rows * d; i++)
+		T->t[T_F].w[i] = 0.05f * random_normal(&T->rng);
+	for (Size i = 0; i < (Size) T->t[T_A].rows * d; i++)
+		T->t[T_A].w[i] = 0.05f * random_normal(&T->rng);
+	for (Size i = 0; i < (Size) T->t[T_P].rows * d; i++)
+		T->t[T_P].w[i] = random_normal(&T->rng) * (0.1f / sqrtf((float) Max(T->c, 1)));
+	for (int j = 0; j < d; j++)
+		T->t[T_W].w[(Size) j * d + j] = 1.0f;
+	for (Size i = 0; i < (Size) T->hid * d; i++)
+		T->t[T_W1].w[i] = random_normal(&T->rng) * sqrtf(2.0f / d);
+
+	/* start the item biases at log popularity: the prior is there from step one */
+	for (int i = 0; i < T->n_items; i++)
+		total += T->count[i] + 1;
+	for (int i = 0; i < T->n_items; i++)
+		T->t[T_BE].w[i] = (float) log((T->count[i] + 1) / total * T->n_items);
+	(void) ds;
+}
+
+static void
+prepare_users(Trainer *T, Size *bytes)
+{
+	const CsHistories *h = T->h;
+	int64		n_ev = h->start[h->n_users];
+
+	T->dstart = cs_alloc_huge(sizeof(int64) * (h->n_users + 1));
+	T->ditems = cs_alloc_huge(sizeof(int32) * Max(n_ev, 1));
+	T->dfirst = cs_alloc_huge(sizeof(int64) * Max(n_ev, 1));
+	*bytes += sizeof(int64) * (h->n_users + 1) + (sizeof(int32) + sizeof(int64)) * n_ev;
+	T->count = cs_alloc_huge(sizeof(float) * T->n_items);
+	for (int u = 0; u < h->n_users; u++)
+	{
+		int64		k = T->dstart[u];
+		int			m = cs_history_distinct(h->events + h->start[u], h->start[u + 1] - h->start[u],
+											T->ditems + k, T->dfirst + k);
+
+		T->dstart[u + 1] = k + m;
+		for (int j = 0; j < m; j++)
+			T->count[T->ditems[k + j]] += 1;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+alloc_batch(Trainer *T, Size *bytes)
+{
+	int			B = T->B,
+				d = T->d,
+				n = T->n_items;
+	int			ncand = T->sampled ? T->o->negatives : n;
+	int			hd = Max(T->hid, 1);
+	int64		max_hist = (int64) B * T->L;
+	int64		max_attr = 1;
+	Size		before = *bytes;
+
+	for (int e = 0; e < T->ds->users.n_entities; e++)
+		max_attr = Max(max_attr, T->ds->users.row_start[e + 1] - T->ds->users.row_start[e]);
+	max_attr *= B;
+
+	/* slots: every history item, target and negative of a batch */
+	T->max_slots = T->sampled ? (int) Min((int64) n, max_hist + B + T->o->negatives) : n;
+	T->slot_item = cs_alloc_huge(sizeof(int32) * T->max_slots);
+	T->item_slot = cs_alloc_huge(sizeof(int32) * n);
+	for (int i = 0; i < n; i++)
+		T->item_slot[i] = -1;
+	T->mark = cs_alloc_huge(sizeof(uint32) * n);
+	T->Vs = cs_alloc_huge(sizeof(float) * (Size) T->max_slots * d);
+	T->dVs = cs_alloc_huge(sizeof(float) * (Size) T->max_slots * d);
+	T->bs = cs_alloc_huge(sizeof(float) * T->max_slots);
+	T->dbs = cs_alloc_huge(sizeof(float) * T->max_slots);
+	T->Cs = cs_alloc_huge(sizeof(float) * (Size) Max(T->max_slots, 4096) * Max(T->c, 1));
+	T->H = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->dH = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->Ulin = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->U = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->dU = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->dUlin = cs_alloc_huge(sizeof(float) * (Size) B * d);
+	T->Z = cs_alloc_huge(sizeof(float) * (Size) B * hd);
+	T->dZ = cs_alloc_huge(sizeof(float) * (Size) B * hd);
+	T->S = cs_alloc_huge(sizeof(float) * (Size) B * ncand);
+	T->Vneg = cs_alloc_huge(sizeof(float) * (Size) Max(ncand, B) * d);
+	T->bneg = cs_alloc_huge(sizeof(float) * ncand);
+	T->neg_slot = cs_alloc_huge(sizeof(int32) * ncand);
+	T->pos = cs_alloc_huge(sizeof(float) * B);
+	T->target_slot = cs_alloc_huge(sizeof(int32) * B);
+	T->hist_start = cs_alloc_huge(sizeof(int64) * (B + 1));
+	T->hist_slot = cs_alloc_huge(sizeof(int32) * max_hist);
+	T->hist_w = cs_alloc_huge(sizeof(float) * max_hist);
+	T->attr_start = cs_alloc_huge(sizeof(int64) * (B + 1));
+	T->attr_rows = cs_alloc_huge(sizeof(int32) * max_attr);
+	T->attr_w = cs_alloc_huge(sizeof(float) * max_attr);
+	T->Vall = cs_alloc_huge(sizeof(float) * (Size) n * d);
+	T->ball = cs_alloc_huge(sizeof(float) * n);
+	T->Sval = cs_alloc_huge(sizeof(float) * (Size) Max(1, Min(B, VALIDATION_SCORE_FLOATS / n)) * n);
+	*bytes += sizeof(float) * ((Size) T->max_slots * d * 2 + (Size) B * d * 6 + (Size) B * ncand +
+							   (Size) ncand * d + (Size) n * (d + 1) +
+							   (Size) Max(1, Min(B, VALIDATION_SCORE_FLOATS / n)) * n) +
+		sizeof(int32) * ((Size) n * 2 + max_hist + max_attr) + sizeof(float) * (max_hist + max_attr);
+	(void) before;
+}
+
+/* Rough bytes training will need, checked before anything big is allocated. */
+static Size
+estimate_bytes(const CsDataset *ds, const CsHistories *h, const CsOptions *o, bool sampled)
+{
+	Size		d = o->dim;
+	Size		n = ds->n_items;
+	Size		params = n * (d + 1) + (Size) ds->items.n_values * (d + 1) +
+		(Size) ds->items.content_dim * d + (Size) ds->users.n_values * d + d + d * d +
+		(Size) o->hidden * (2 * d + 1);
+	Size		ncand = sampled ? (Size) o->negatives : n;
+	Size		batch = (Size) o->batch_size * (ncand + 8 * d) + n * d * 2 + n * 8;
+	Size		model = n * (d + 1) * 4 + params * 4 / 2;
+
+	return ds->bytes + params * sizeof(float) * 5 + batch * sizeof(float) +
+		(Size) h->start[h->n_users] * 12 + model;
+}
+
+static void
+build_model(Trainer *T, const char *options_json, CsTrainResult *res)
+{
+	const CsDataset *ds = T->ds;
+	CsModelBuilder b;
+	CsColumn   *icol,
+			   *ucol;
+	uint32	   *ivals,
+			   *uvals;
+	CsKind	   *kinds;
+	CsLabel    *labels;
+	double	   *edges;
+	float	   *hidden;
+	int			d = T->d,
+				hd = T->hid;
+	int			n_edges = ds->items.n_edges + ds->users.n_edges;
+
+	compute_all_items(T);
+	cs_builder_init(&b);
+	b.hdr.dim = d;
+	b.hdr.hidden = hd;
+	b.hdr.n_items = ds->n_items;
+	b.hdr.n_item_columns = ds->items.n_columns;
+	b.hdr.n_item_values = ds->items.n_values;
+	b.hdr.n_user_columns = ds->users.n_columns;
+	b.hdr.n_user_values = ds->users.n_values;
+	b.hdr.content_dim = ds->items.content_dim;
+	b.hdr.n_kinds = ds->n_kinds;
+	b.hdr.n_labels = ds->n_labels;
+	b.hdr.n_edges = n_edges;
+	b.hdr.history_length = T->o->history_length;
+	b.hdr.half_life = T->o->half_life;
+
+	icol = palloc0(sizeof(CsColumn) * Max(ds->items.n_columns, 1));
+	ivals = palloc0(sizeof(uint32) * Max(ds->items.n_values, 1));
+	for (int c = 0; c < ds->items.n_columns; c++)
+	{
+		const CsFeatColumn *fc = &ds->items.columns[c];
+
+		icol[c].name = cs_builder_string(&b, fc->name);
+		icol[c].kind = fc->kind;
+		icol[c].flags = fc->is_array ? CS_COLF_ARRAY : 0;
+		icol[c].first = fc->first;
+		icol[c].count = fc->count;
+		icol[c].first_edge = fc->kind == CS_COL_NUMERIC ? fc->first_edge : 0;
+		icol[c].dim = fc->kind == CS_COL_DENSE ? fc->dim : 0;
+	}
+	for (int r = 0; r < ds->items.n_values; r++)
+		ivals[r] = ds->items.values[r] ? cs_builder_string(&b, ds->items.values[r]) : 0;
+	ucol = palloc0(sizeof(CsColumn) * Max(ds->users.n_columns, 1));
+	uvals = palloc0(sizeof(uint32) * Max(ds->users.n_values, 1));
+	for (int c = 0; c < ds->users.n_columns; c++)
+	{
+		const CsFeatColumn *fc = &ds->users.columns[c];
+
+		ucol[c].name = cs_builder_string(&b, fc->name);
+		ucol[c].kind = fc->kind;
+		ucol[c].flags = fc->is_array ? CS_COLF_ARRAY : 0;
+		ucol[c].first = fc->first;
+		ucol[c].count = fc->count;
+		ucol[c].first_edge = fc->kind == CS_COL_NUMERIC ? fc->first_edge + ds->items.n_edges : 0;
+	}
+	for (int r = 0; r < ds->users.n_values; r++)
+		uvals[r] = ds->users.values[r] ? cs_builder_string(&b, ds->users.values[r]) : 0;
+	kinds = palloc(sizeof(CsKind) * ds->n_kinds);
+	for (int k = 0; k < ds->n_kinds; k++)
+	{
+		kinds[k].name = cs_builder_string(&b, ds->kind_names[k]);
+		kinds[k].weight = ds->kind_weights[k];
+	}
+	labels = palloc(sizeof(CsLabel) * Max(ds->n_labels, 1));
+	for (int l = 0; l < ds->n_labels; l++)
+	{
+		labels[l].label = cs_builder_string(&b, ds->labels[l]);
+		labels[l].kind = ds->label_kind[l];
+	}
+	edges = palloc(sizeof(double) * Max(n_edges, 1));
+	if (ds->items.n_edges > 0)
+		memcpy(edges, ds->items.edges, sizeof(double) * ds->items.n_edges);
+	if (ds->users.n_edges > 0)
+		memcpy(edges + ds->items.n_edges, ds->users.edges, sizeof(double) * ds->users.n_edges);
+	hidden = palloc(sizeof(float) * Max((Size) hd * (2 * d + 1), 1));
+	if (hd > 0)
+	{
+		memcpy(hidden, T->t[T_W1].w, sizeof(float) * hd * d);
+		memcpy(hidden + (Size) hd * d, T->t[T_B1].w, sizeof(float) * hd);
+		memcpy(hidden + (Size) hd * d + hd, T->t[T_W2].w, sizeof(float) * d * hd);
+	}
+
+	cs_builder_section(&b, CS_SEC_ITEM_IDS, ds->item_ids, sizeof(int64) * ds->n_items);
+	cs_builder_section(&b, CS_SEC_ITEM_VECTORS, T->Vall, sizeof(float) * (Size) ds->n_items * d);
+	cs_builder_section(&b, CS_SEC_ITEM_BIAS, T->ball, sizeof(float) * ds->n_items);
+	cs_builder_section(&b, CS_SEC_ITEM_COLUMNS, icol, sizeof(CsColumn) * ds->items.n_columns);
+	cs_builder_section(&b, CS_SEC_ITEM_VALUES, ivals, sizeof(uint32) * ds->items.n_values);
+	cs_builder_section(&b, CS_SEC_ITEM_VALUE_VECTORS, T->t[T_F].w,
+					   sizeof(float) * (Size) ds->items.n_values * d);
+	cs_builder_section(&b, CS_SEC_ITEM_VALUE_BIAS, T->t[T_BF].w, sizeof(float) * ds->items.n_values);
+	cs_builder_section(&b, CS_SEC_CONTENT_PROJ, T->t[T_P].w, sizeof(float) * (Size) T->c * d);
+	cs_builder_section(&b, CS_SEC_USER_COLUMNS, ucol, sizeof(CsColumn) * ds->users.n_columns);
+	cs_builder_section(&b, CS_SEC_USER_VALUES, uvals, sizeof(uint32) * ds->users.n_values);
+	cs_builder_section(&b, CS_SEC_USER_VALUE_VECTORS, T->t[T_A].w,
+					   sizeof(float) * (Size) ds->users.n_values * d);
+	cs_builder_section(&b, CS_SEC_USER_BASE, T->t[T_U0].w, sizeof(float) * d);
+	cs_builder_section(&b, CS_SEC_HISTORY, T->t[T_W].w, sizeof(float) * d * d);
+	cs_builder_section(&b, CS_SEC_HIDDEN, hidden, sizeof(float) * (Size) hd * (2 * d + 1));
+	cs_builder_section(&b, CS_SEC_KINDS, kinds, sizeof(CsKind) * ds->n_kinds);
+	cs_builder_section(&b, CS_SEC_LABELS, labels, sizeof(CsLabel) * ds->n_labels);
+	cs_builder_section(&b, CS_SEC_EDGES, edges, sizeof(double) * n_edges);
+	cs_builder_section(&b, CS_SEC_OPTIONS, options_json, strlen(options_json) + 1);
+	res->model = cs_builder_finish(&b);
+}
+
+static void
+snapshot(Trainer *T, bool restore)
+{
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Table	   *t = &T->t[k];
+		Size		bytes = sizeof(float) * (Size) t->rows * t->cols;
+
+		if (bytes == 0)
+			continue;
+		if (restore)
+			memcpy(t->w, t->best, bytes);
+		else
+			memcpy(t->best, t->w, bytes);
+	}
+}
+
+static int
+make_examples(Trainer *T, const int32 *users, int n_users, Example *ex)
+{
+	int			max_p = T->o->max_prefixes;
+	int			n = 0;
+
+	for (int i = 0; i < n_users; i++)
+	{
+		int			u = users[i];
+		int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+
+		if (max_p == 0 || m <= max_p)
+		{
+			for (int p = 0; p < m; p++)
+				ex[n++] = (Example) {u, p};
+			continue;
+		}
+		/* long histories: the short prefixes, where cold users are, plus a random rest */
+		{
+			int			shortp = Min(SHORT_PREFIXES, max_p);
+
+			for (int p = 0; p < shortp; p++)
+				ex[n++] = (Example) {u, p};
+			for (int k = shortp; k < max_p; k++)
+				ex[n++] = (Example) {u, shortp + (int) cs_random_below(&T->rng, m - shortp)};
+		}
+	}
+	return n;
+}
+
+void
+cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
+		 const char *options_json, bool quiet, CsTrainResult *res)
+{
+	Trainer		T;
+	Size		bytes = 0;
+	int32	   *users,
+			   *val_users;
+	int			n_train = 0,
+				n_val = 0;
+	Example    *ex;
+	int64		max_examples = 0;
+	double		best_metric = -INFINITY;
+	int			bad_epochs = 0;
+	instr_time	t_start,
+				t_now;
+	StringInfoData epochs_json;
+	double		train_seconds_so_far = 0;
+	MemoryContext oldcxt;
+
+	cs_blas_prepare();
+	INSTR_TIME_SET_CURRENT(t_start);
+	memset(&T, 0, sizeof(T));
+	T.ds = ds;
+	T.h = h;
+	T.o = o;
+	T.d = o->dim;
+	T.hid = o->hidden;
+	T.n_items = ds->n_items;
+	T.c = ds->items.content_dim;
+	T.L = o->history_length;
+	T.B = o->batch_size;
+	T.sampled = ds->n_items > o->full_softmax_items;
+	if (T.sampled && o->negatives >= ds->n_items)
+		T.sampled = false;
+	cs_random_seed(&T.rng, (uint64) o->seed);
+
+	if (h->n_users == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("there are no users with behaviours to train on")));
+
+	cs_check_budget(estimate_bytes(ds, h, o, T.sampled), "the model and its training state");
+
+	prepare_users(&T, &bytes);
+	table_init(&T.t[T_E], T.n_items, T.d, T.sampled, &bytes);
+	table_init(&T.t[T_BE], T.n_items, 1, T.sampled, &bytes);
+	table_init(&T.t[T_F], ds->items.n_values, T.d, true, &bytes);
+	table_init(&T.t[T_BF], ds->items.n_values, 1, true, &bytes);
+	table_init(&T.t[T_P], T.c, T.d, false, &bytes);
+	table_init(&T.t[T_A], ds->users.n_values, T.d, true, &bytes);
+	table_init(&T.t[T_U0], 1, T.d, false, &bytes);
+	table_init(&T.t[T_W], T.d, T.d, false, &bytes);
+	table_init(&T.t[T_W1], T.hid, T.d, false, &bytes);
+	table_init(&T.t[T_B1], 1, T.hid, false, &bytes);
+	table_init(&T.t[T_W2], T.d, T.hid, false, &bytes);
+	alloc_batch(&T, &bytes);
+	cs_check_budget(ds->bytes + bytes, "the model and its training state");
+
+	if (T.sampled)
+	{
+		/* proposal ~ popularity^0.75, every item possible */
+		T.q_cum = cs_alloc_huge(sizeof(double) * T.n_items);
+		T.logq = cs_alloc_huge(sizeof(float) * T.n_items);
+		for (int i = 0; i < T.n_items; i++)
+			T.q_cum[i] = (i > 0 ? T.q_cum[i - 1] : 0) + pow(T.count[i] + 1.0, 0.75);
+		for (int i = 0; i < T.n_items; i++)
+			T.logq[i] = (float) log(pow(T.count[i] + 1.0, 0.75) / T.q_cum[T.n_items - 1] * o->negatives);
+	}
+	init_params(&T);
+
+	/* validation users: a seeded share of the training users */
+	users = cs_alloc_huge(sizeof(int32) * h->n_users);
+	val_users = cs_alloc_huge(sizeof(int32) * h->n_users);
+	for (int u = 0; u < h->n_users; u++)
+	{
+		int			m = (int) (T.dstart[u + 1] - T.dstart[u]);
+
+		if (m >= 2 && n_val < MAX_VALIDATION_USERS &&
+			cs_random_double(&T.rng) < o->validation_fraction)
+			val_users[n_val++] = u;
+		else
+		{
+			users[n_train++] = u;
+			max_examples += (o->max_prefixes > 0) ? Min(m, o->max_prefixes) : m;
+		}
+	}
+	if (n_train == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("no users are left for training after the validation split"),
+				 errhint("Lower the option \"validation_fraction\".")));
+	ex = cs_alloc_huge(sizeof(Example) * Max(max_examples, 1));
+
+	T.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart batch",
+									   ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&epochs_json);
+	res->epochs_run = 0;
+	res->examples = 0;
+	res->validation_metric = NAN;
+
+	for (int epoch = 1; epoch <= o->epochs; epoch++)
+	{
+		int			n_ex = make_examples(&T, users, n_train, ex);
+		double		loss = 0,
+					vmetric = NAN,
+					vloss = NAN;
+		instr_time	e_start;
+		double		epoch_seconds;
+
+		INSTR_TIME_SET_CURRENT(e_start);
+		for (int i = n_ex - 1; i > 0; i--)
+		{
+			int			j = (int) cs_random_below(&T.rng, i + 1);
+			Example		t = ex[i];
+
+			ex[i] = ex[j];
+			ex[j] = t;
+		}
+		for (int from = 0; from < n_ex; from += T.B)
+		{
+			oldcxt = MemoryContextSwitchTo(T.batchcxt);
+			loss += run_batch(&T, ex + from, Min(T.B, n_ex - from), true);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(T.batchcxt);
+			CHECK_FOR_INTERRUPTS();
+		}
+		res->examples += n_ex;
+		res->epochs_run = epoch;
+		INSTR_TIME_SET_CURRENT(t_now);
+		INSTR_TIME_SUBTRACT(t_now, e_start);
+		epoch_seconds = INSTR_TIME_GET_DOUBLE(t_now);
+		train_seconds_so_far += epoch_seconds;
+
+		if (n_val > 0)
+			validate(&T, val_users, n_val, &vmetric, &vloss);
+
+		appendStringInfo(&epochs_json, "%s{\"epoch\": %d, \"loss\": %.6f, \"validation_loss\": %.6f"
+						 ", \"validation_recall_at_20\": %.6f, \"seconds\": %.3f}",
+						 epoch > 1 ? ", " : "", epoch, loss / Max(n_ex, 1),
+						 isnan(vloss) ? 0 : vloss, isnan(vmetric) ? 0 : vmetric, epoch_seconds);
+		if (!quiet)
+			ereport(NOTICE,
+					(errmsg("epoch %d/%d: loss %.4f, validation loss %.4f, validation recall@20 %.4f, %.0f examples/s, about %.0f s left",
+							epoch, o->epochs, loss / Max(n_ex, 1), vloss, vmetric,
+							n_ex / Max(epoch_seconds, 1e-9),
+							(o->epochs - epoch) * (train_seconds_so_far / epoch))));
+
+		if (n_val == 0)
+			continue;
+		if (vmetric > best_metric)
+		{
+			best_metric = vmetric;
+			bad_epochs = 0;
+			snapshot(&T, false);
+			res->validation_metric = vmetric;
+		}
+		else if (++bad_epochs > o->patience)
+		{
+			if (!quiet)
+				ereport(NOTICE,
+						(errmsg("stopping early: validation recall@20 has not improved for %d epochs",
+								bad_epochs)));
+			break;
+		}
+	}
+	if (n_val > 0)
+		snapshot(&T, true);
+
+	build_model(&T, options_json, res);
+
+	INSTR_TIME_SET_CURRENT(t_now);
+	INSTR_TIME_SUBTRACT(t_now, t_start);
+	res->seconds = INSTR_TIME_GET_DOUBLE(t_now);
+	initStringInfo(&res->summary);
+	appendStringInfo(&res->summary,
+					 "\"softmax\": \"%s\", \"training_users\": %d, \"validation_users\": %d"
+					 ", \"epochs_run\": %d, \"examples\": " INT64_FORMAT
+					 ", \"examples_per_second\": %.0f, \"validation_recall_at_20\": %s"
+					 ", \"epochs\": [%s]",
+					 T.sampled ? "sampled" : "full", n_train, n_val, res->epochs_run,
+					 res->examples, res->examples / Max(train_seconds_so_far, 1e-9),
+					 isnan(res->validation_metric) ? "null" :
+					 psprintf("%.6f", res->validation_metric),
+					 epochs_json.data);
+}

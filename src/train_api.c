@@ -1,0 +1,286 @@
+/*
+ * train_api.c
+ *	  SQL entry points of training: train(), retrain(), activate().
+ *
+ * A training runs in the caller's transaction: if it fails or is cancelled,
+ * nothing it wrote survives and the active version keeps serving.  Its big
+ * allocations live in a memory context of their own, released at the end.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+
+#include "catalog.h"
+#include "coldstart.h"
+#include "dataset.h"
+#include "options.h"
+#include "train.h"
+
+static char *
+spec_json(const CsSources *src, Jsonb *given)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "{\"behaviours\": ");
+	escape_json(&s, src->behaviours_name);
+	appendStringInfoString(&s, ", \"items\": ");
+	if (src->items_name)
+		escape_json(&s, src->items_name);
+	else
+		appendStringInfoString(&s, "null");
+	appendStringInfoString(&s, ", \"users\": ");
+	if (src->users_name)
+		escape_json(&s, src->users_name);
+	else
+		appendStringInfoString(&s, "null");
+	appendStringInfo(&s, ", \"options\": %s}",
+					 given ? JsonbToCString(NULL, &given->root, VARSIZE(given)) : "{}");
+	return s.data;
+}
+
+/* Train, store and summarise; returns the summary as jsonb (caller's context). */
+static Datum
+train_and_store(const char *name, Oid behaviours, Oid items, Oid users, Jsonb *given)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext traincxt;
+	CsOptions	opts;
+	CsSources	src;
+	CsDataset  *ds;
+	CsTrainResult res;
+	CsActiveModel active;
+	bool		has_active;
+	bool		activate = true;
+	char	   *why_inactive = NULL;
+	StringInfoData used,
+				metrics,
+				summary;
+	int32		version;
+	int64		pruned;
+	Datum		result;
+
+	cs_check_model_name(name);
+	cs_options_parse(&opts, given, CS_OPTIONS_TRAIN);
+
+	traincxt = AllocSetContextCreate(callercxt, "coldstart training", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(traincxt);
+
+	cs_catalog_lock(name);
+	cs_sources_init(&src, behaviours, items, users);
+	ds = cs_dataset_load(&src, &opts);
+
+	initStringInfo(&used);
+	cs_options_to_json(&opts, &used, CS_OPTIONS_TRAIN);
+	cs_train(ds, &ds->hist, &opts, used.data, false, &res);
+
+	has_active = cs_catalog_active(name, &active);
+	if (opts.promote_if_better && has_active && !isnan(active.validation_metric) &&
+		(isnan(res.validation_metric) || res.validation_metric < active.validation_metric))
+	{
+		activate = false;
+		why_inactive = psprintf("validation recall@20 %.4f is worse than %.4f of the active version %d",
+								isnan(res.validation_metric) ? 0.0 : res.validation_metric,
+								active.validation_metric, active.version);
+		ereport(NOTICE,
+				(errmsg("the new version of model \"%s\" is stored but not activated: %s",
+						name, why_inactive)));
+	}
+
+	initStringInfo(&metrics);
+	appendStringInfoChar(&metrics, '{');
+	cs_dataset_summary(ds, &metrics);
+	appendStringInfo(&metrics, ", %s}", res.summary.data);
+
+	version = cs_catalog_store(name, res.model, spec_json(&src, given), metrics.data,
+							   res.seconds, activate);
+	pruned = cs_catalog_prune(name, opts.keep_versions);
+
+	initStringInfo(&summary);
+	appendStringInfoString(&summary, "{\"model\": ");
+	escape_json(&summary, name);
+	appendStringInfo(&summary, ", \"version\": %d, \"active\": %s", version,
+					 activate ? "true" : "false");
+	if (why_inactive)
+	{
+		appendStringInfoString(&summary, ", \"not_activated_because\": ");
+		escape_json(&summary, why_inactive);
+	}
+	appendStringInfo(&summary, ", \"versions_pruned\": " INT64_FORMAT
+					 ", \"model_bytes\": %u, \"seconds\": %.3f, ",
+					 pruned, VARSIZE(res.model), res.seconds);
+	cs_dataset_summary(ds, &summary);
+	appendStringInfo(&summary, ", %s, \"options\": %s}", res.summary.data, used.data);
+
+	MemoryContextSwitchTo(callercxt);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data));
+	SPI_finish();
+	MemoryContextDelete(traincxt);
+	return result;
+}
+
+static Oid
+arg_relation(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? InvalidOid : PG_GETARG_OID(n);
+}
+
+PG_FUNCTION_INFO_V1(coldstart_train);
+Datum
+coldstart_train(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("behaviours relation must not be NULL"),
+				 errhint("Pass the table of behaviours, e.g. 'shop.behaviours'.")));
+	PG_RETURN_DATUM(train_and_store(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+									PG_GETARG_OID(1), arg_relation(fcinfo, 2),
+									arg_relation(fcinfo, 3),
+									PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+}
+
+/* A relation named in a stored spec, which may have been dropped since. */
+static Oid
+spec_relation(Jsonb *spec, const char *key, const char *model, bool required)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&spec->root, key, strlen(key), NULL);
+	char	   *relname;
+	Oid			relid;
+
+	if (v == NULL || v->type == jbvNull)
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\" has no \"%s\" relation in its spec", model, key)));
+		return InvalidOid;
+	}
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has an invalid \"%s\" entry in its spec", model, key)));
+	relname = pnstrdup(v->val.string.val, v->val.string.len);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(relname)),
+							 NoLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s used by model \"%s\" does not exist", relname, model),
+				 errhint("Train the model again with coldstart.train() naming its current relations.")));
+	return relid;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_retrain);
+Datum
+coldstart_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Jsonb	   *spec = NULL;
+	JsonbValue *opt;
+	Jsonb	   *given = NULL;
+	Oid			b,
+				i,
+				u;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	MemoryContext callercxt = CurrentMemoryContext;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	cs_check_model_name(name);
+
+	/* the spec of the active version, else of the newest */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT spec FROM coldstart.models WHERE name = $1 "
+							  "ORDER BY active DESC, version DESC LIMIT 1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the spec of model \"%s\"", name);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it first with coldstart.train('%s', ...).", name)));
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		spec = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	b = spec_relation(spec, "behaviours", name, true);
+	i = spec_relation(spec, "items", name, false);
+	u = spec_relation(spec, "users", name, false);
+	opt = getKeyJsonValueFromContainer(&spec->root, "options", 7, NULL);
+	if (opt != NULL && opt->type == jbvBinary)
+		given = JsonbValueToJsonb(opt);
+	PG_RETURN_DATUM(train_and_store(name, b, i, u, given));
+}
+
+PG_FUNCTION_INFO_V1(coldstart_activate);
+Datum
+coldstart_activate(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int32		version;
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and version must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	version = PG_GETARG_INT32(1);
+	cs_check_model_name(name);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(version);
+	if (SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1 AND version = $2",
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up model \"%s\"", name);
+	if (SPI_processed == 0)
+	{
+		cs_catalog_check_name(name);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version),
+				 errhint("SELECT version FROM coldstart.models WHERE name = '%s' lists its versions.",
+						 name)));
+	}
+	/* deactivate first: the unique index allows one active version per name */
+	if (SPI_execute_with_args("UPDATE coldstart.models SET active = false "
+							  "WHERE name = $1 AND active AND version <> $2",
+							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("UPDATE coldstart.models SET active = true "
+							  "WHERE name = $1 AND version = $2 AND NOT active",
+							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not activate version %d of model \"%s\"", version, name);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
