@@ -77,7 +77,7 @@ cs_catalog_active(const char *name, CsActiveModel *out)
 	Datum		args[1];
 	bool		isnull;
 	SPIPlanPtr	p = prepare_once(&plan_active,
-								 "SELECT version, xmin::text, spec, "
+								 "SELECT version, trained_at, items_refreshed_at, spec, "
 								 "(metrics->>'validation_recall_at_20')::float8 "
 								 "FROM coldstart.models WHERE name = $1 AND active",
 								 1, types);
@@ -95,10 +95,12 @@ cs_catalog_active(const char *name, CsActiveModel *out)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	out->version = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-	out->xmin = (TransactionId) strtoul(SPI_getvalue(tup, desc, 2), NULL, 10);
+	out->trained_at = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
-	out->spec = (Jsonb *) SPI_datumTransfer(d, false, -1);
+	out->refreshed_at = isnull ? 0 : DatumGetInt64(d);
 	d = SPI_getbinval(tup, desc, 4, &isnull);
+	out->spec = (Jsonb *) SPI_datumTransfer(d, false, -1);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
 	out->validation_metric = isnull ? NAN : DatumGetFloat8(d);
 	return true;
 }

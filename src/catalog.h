@@ -18,11 +18,12 @@ extern void cs_catalog_lock(const char *name);
 /* Raise "model \"%s\" does not exist" unless a version of name exists. */
 extern void cs_catalog_check_name(const char *name);
 
-/* The active version's row identity, or false when there is none. */
+/* The active version of a model, or false when there is none. */
 typedef struct CsActiveModel
 {
 	int32		version;
-	TransactionId xmin;			/* changes whenever the row is rewritten */
+	int64		trained_at;		/* microseconds; identifies the content */
+	int64		refreshed_at;	/* items_refreshed_at, 0 if never */
 	Jsonb	   *spec;			/* palloc'd in the caller's context */
 	double		validation_metric;	/* NaN if unknown */
 } CsActiveModel;

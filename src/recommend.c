@@ -1,0 +1,278 @@
+/*
+ * recommend.c
+ *	  SQL entry points of serving: recommend(), recommend_for_items(),
+ *	  similar_items() and refresh_items().
+ *
+ * All of them return (item_id, score, probability, rank) in materialize
+ * mode: score is the model's logit s(x, i), probability its softmax over the
+ * whole catalogue, rank 1..k (ties go to the lower item id).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "coldstart.h"
+#include "score.h"
+#include "topk.h"
+
+static int
+check_k(FunctionCallInfo fcinfo, int argno)
+{
+	int			k;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k must not be NULL")));
+	k = PG_GETARG_INT32(argno);
+	if (k < 1 || k > CS_MAX_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d, not %d", CS_MAX_K, k)));
+	return k;
+}
+
+static const char *
+model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	const char *name = cs_model_name_or_default(PG_ARGISNULL(argno) ? NULL :
+												PG_GETARG_TEXT_PP(argno));
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	return name;
+}
+
+/* Score for u, pick the top k and return them as the function's rows. */
+static void
+emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *exclude,
+		 int n_exclude, int k)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	double		lse = cs_score_all(s, u, exclude, n_exclude);
+	int32	   *idx = palloc(sizeof(int32) * k);
+	float	   *val = palloc(sizeof(float) * k);
+	int			found = cs_topk(s->scores, s->n_total, k, idx, val);
+
+	for (int r = 0; r < found; r++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		int			i = idx[r];
+
+		values[0] = Int64GetDatum(i < s->m.n_items ? s->m.item_ids[i] :
+								  s->extra_ids[i - s->m.n_items]);
+		values[1] = Float8GetDatum((double) val[r]);
+		values[2] = Float8GetDatum(exp((double) val[r] - lse));
+		values[3] = Int32GetDatum(r + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+static int
+history_length(CsServed *s)
+{
+	return cs_history_length > 0 ? cs_history_length : s->m.history_length;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_recommend);
+Datum
+coldstart_recommend(PG_FUNCTION_ARGS)
+{
+	int64		user_id;
+	int			k;
+	const char *name;
+	bool		exclude_seen;
+	CsServed   *s;
+	CsHistItem *hist;
+	int			n_hist;
+	int32	   *rows;
+	float	   *w;
+	int			n_attr;
+	float	   *u;
+	int64	   *seen;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user_id must not be NULL"),
+				 errhint("For a visitor without a user id, call coldstart.recommend_for_items().")));
+	user_id = PG_GETARG_INT64(0);
+	k = check_k(fcinfo, 1);
+	name = model_arg(fcinfo, 2);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("exclude_seen must not be NULL")));
+	exclude_seen = PG_GETARG_BOOL(3);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	n_hist = cs_read_history(s, user_id, history_length(s), &hist);
+	n_attr = cs_user_attributes(s, user_id, &rows, &w);
+	u = palloc(sizeof(float) * s->m.dim);
+	cs_user_vector(s, hist, n_hist, rows, w, n_attr, u);
+	seen = palloc(sizeof(int64) * Max(n_hist, 1));
+	for (int j = 0; j < n_hist; j++)
+		seen[j] = hist[j].item_id;
+	emit_top(fcinfo, s, u, seen, exclude_seen ? n_hist : 0, k);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* A session given as arrays: items (oldest first) and optional actions. */
+static int
+session_history(ArrayType *items, ArrayType *actions, CsHistItem **out)
+{
+	Datum	   *ie,
+			   *ae = NULL;
+	bool	   *inull,
+			   *anull = NULL;
+	int			ni,
+				na = 0,
+				n = 0;
+	CsHistItem *h;
+
+	if (ARR_NDIM(items) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("items must be a one-dimensional array")));
+	deconstruct_array(items, INT8OID, 8, true, TYPALIGN_DOUBLE, &ie, &inull, &ni);
+	if (ni > CS_MAX_HISTORY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("items has %d elements, more than %d", ni, CS_MAX_HISTORY)));
+	if (actions != NULL)
+	{
+		if (ARR_NDIM(actions) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("actions must be a one-dimensional array")));
+		deconstruct_array(actions, TEXTOID, -1, false, TYPALIGN_INT, &ae, &anull, &na);
+		if (na != ni)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("actions has %d elements but items has %d", na, ni),
+					 errhint("Give one action per item, or NULL for views only.")));
+	}
+	h = palloc(sizeof(CsHistItem) * Max(ni, 1));
+	for (int j = 0; j < ni; j++)
+	{
+		if (inull[j])
+			continue;
+		h[n].item_id = DatumGetInt64(ie[j]);
+		h[n].label = (ae != NULL && !anull[j]) ? TextDatumGetCString(ae[j]) : NULL;
+		h[n].ts = NAN;			/* a session has no ages: no decay */
+		n++;
+	}
+	*out = h;
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_recommend_for_items);
+Datum
+coldstart_recommend_for_items(PG_FUNCTION_ARGS)
+{
+	CsHistItem *hist;
+	int			n_hist;
+	int			k;
+	const char *name;
+	CsServed   *s;
+	int32	   *rows;
+	float	   *w;
+	int			n_attr;
+	float	   *u;
+	int64	   *seen;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("items must not be NULL"),
+				 errhint("Pass '{}' for a visitor who has done nothing yet.")));
+	n_hist = session_history(PG_GETARG_ARRAYTYPE_P(0),
+							 PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &hist);
+	k = check_k(fcinfo, 2);
+	name = model_arg(fcinfo, 3);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	n_attr = cs_jsonb_attributes(s, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &rows, &w);
+	u = palloc(sizeof(float) * s->m.dim);
+	cs_user_vector(s, hist, n_hist, rows, w, n_attr, u);
+	seen = palloc(sizeof(int64) * Max(n_hist, 1));
+	for (int j = 0; j < n_hist; j++)
+		seen[j] = hist[j].item_id;
+	emit_top(fcinfo, s, u, seen, n_hist, k);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_similar_items);
+Datum
+coldstart_similar_items(PG_FUNCTION_ARGS)
+{
+	int64		item_id;
+	int			k;
+	const char *name;
+	CsServed   *s;
+	CsHistItem	h;
+	float	   *u;
+	float		b;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_id must not be NULL")));
+	item_id = PG_GETARG_INT64(0);
+	k = check_k(fcinfo, 1);
+	name = model_arg(fcinfo, 2);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	u = palloc(sizeof(float) * s->m.dim);
+	if (!cs_item_vector(s, item_id, u, &b))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("item " INT64_FORMAT " is unknown to model \"%s\"", item_id, name),
+				 errdetail("It was not in the training data and has no row in %s.",
+						   s->items ? s->items : "an items table")));
+	/* what a shopper whose only behaviour is a view of this item goes on to like */
+	h.item_id = item_id;
+	h.label = NULL;
+	h.ts = NAN;
+	cs_user_vector(s, &h, 1, NULL, NULL, 0, u);
+	emit_top(fcinfo, s, u, &item_id, 1, k);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_refresh_items);
+Datum
+coldstart_refresh_items(PG_FUNCTION_ARGS)
+{
+	const char *name = model_arg(fcinfo, 0);
+	int			n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = cs_refresh_items(name);
+	SPI_finish();
+	PG_RETURN_INT32(n);
+}

@@ -1,0 +1,803 @@
+/*
+ * score.c
+ *	  Serving: the per-backend model cache, a user's live state, scoring.
+ *
+ * A model is detoasted and validated once per backend and version, and kept
+ * in its own memory context.  Every call first asks coldstart.models, in the
+ * caller's snapshot, which version is active: the cache is keyed by that
+ * version and its training time, so it never serves a version that is no
+ * longer active, and it picks up a newly committed one on the next call.
+ *
+ * The statements that read the user's behaviours, attributes and unknown
+ * items are prepared once per served version.  They run with the caller's
+ * privileges, so row-level security on the user's tables applies.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+
+#include "actions.h"
+#include "blas.h"
+#include "catalog.h"
+#include "coldstart.h"
+#include "featurize.h"
+#include "model.h"
+#include "net.h"
+#include "score.h"
+
+static List *served_models = NIL;	/* of CsServed *, in TopMemoryContext */
+
+static char *
+spec_string(Jsonb *spec, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&spec->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static void
+served_free(CsServed *s)
+{
+	if (s->plan_history)
+		SPI_freeplan(s->plan_history);
+	if (s->plan_user)
+		SPI_freeplan(s->plan_user);
+	if (s->plan_items)
+		SPI_freeplan(s->plan_items);
+	MemoryContextDelete(s->cxt);
+}
+
+/* Vectors of items added after training (refresh_items()). */
+static void
+load_extras(CsServed *s)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	int			d = s->m.dim;
+	MemoryContext old;
+
+	args[0] = CStringGetTextDatum(s->name);
+	args[1] = Int32GetDatum(s->version);
+	if (SPI_execute_with_args("SELECT item_id, vector, bias FROM coldstart.item_extras "
+							  "WHERE name = $1 AND version = $2 ORDER BY item_id",
+							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coldstart.item_extras");
+
+	old = MemoryContextSwitchTo(s->cxt);
+	if (s->extra_ids)
+	{
+		pfree(s->extra_ids);
+		pfree(s->extra_vectors);
+		pfree(s->extra_bias);
+		pfree(s->scores);
+	}
+	s->n_extra = 0;
+	s->extra_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	s->extra_vectors = palloc_extended(sizeof(float) * (Size) Max(SPI_processed, 1) * d,
+									   MCXT_ALLOC_HUGE);
+	s->extra_bias = palloc(sizeof(float) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+		float		b = DatumGetFloat4(SPI_getbinval(tup, desc, 3, &isnull));
+		const float *x = (const float *) ARR_DATA_PTR(a);
+		bool		ok = ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
+			ArrayGetNItems(1, ARR_DIMS(a)) == d && isfinite(b);
+
+		for (int j = 0; ok && j < d; j++)
+			ok = isfinite(x[j]);
+		if (!ok || cs_model_find_item(&s->m, id) >= 0)
+		{
+			ereport(WARNING,
+					(errmsg("ignoring invalid row for item " INT64_FORMAT " in coldstart.item_extras", id),
+					 errhint("Run coldstart.refresh_items('%s') again.", s->name)));
+			continue;
+		}
+		s->extra_ids[s->n_extra] = id;
+		memcpy(s->extra_vectors + (Size) s->n_extra * d, x, sizeof(float) * d);
+		s->extra_bias[s->n_extra] = b;
+		s->n_extra++;
+	}
+	s->n_total = s->m.n_items + s->n_extra;
+	s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+}
+
+static CsServed *
+served_load(const char *name, const CsActiveModel *a)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "coldstart served model",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	CsServed   *s;
+	Datum		value = cs_catalog_model(name, a->version);
+	Jsonb	   *options = NULL;
+	JsonbValue *ov;
+
+	old = MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		Size		len = VARSIZE(DatumGetPointer(value));
+
+		s = palloc0(sizeof(CsServed));
+		s->cxt = cxt;
+		s->name = pstrdup(name);
+		s->version = a->version;
+		s->trained_at = a->trained_at;
+		s->refreshed_at = a->refreshed_at;
+		s->value = palloc_extended(len, MCXT_ALLOC_HUGE);
+		memcpy(s->value, DatumGetPointer(value), len);
+		cs_model_open_varlena(s->value, &s->m);
+		s->behaviours = spec_string(a->spec, "behaviours");
+		s->items = spec_string(a->spec, "items");
+		s->users = spec_string(a->spec, "users");
+		ov = getKeyJsonValueFromContainer(&a->spec->root, "options", 7, NULL);
+		if (ov != NULL && ov->type == jbvBinary)
+			options = JsonbValueToJsonb(ov);
+		cs_options_parse(&s->opts, options, CS_OPTIONS_TRAIN);
+		load_extras(s);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	pfree(DatumGetPointer(value));
+	return s;
+}
+
+CsServed *
+cs_served_get(const char *name)
+{
+	CsActiveModel a;
+	ListCell   *lc;
+	CsServed   *s = NULL;
+	MemoryContext old;
+
+	cs_blas_prepare();
+	if (!cs_catalog_active(name, &a))
+	{
+		cs_catalog_check_name(name);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no active version", name),
+				 errhint("Activate one with coldstart.activate('%s', version).", name)));
+	}
+	foreach(lc, served_models)
+	{
+		CsServed   *c = lfirst(lc);
+
+		if (strcmp(c->name, name) == 0)
+		{
+			s = c;
+			break;
+		}
+	}
+	if (s != NULL && (s->version != a.version || s->trained_at != a.trained_at))
+	{
+		served_models = list_delete_ptr(served_models, s);
+		served_free(s);
+		s = NULL;
+	}
+	if (s == NULL)
+	{
+		s = served_load(name, &a);
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		served_models = lappend(served_models, s);
+		MemoryContextSwitchTo(old);
+	}
+	else if (s->refreshed_at != a.refreshed_at)
+	{
+		load_extras(s);
+		s->refreshed_at = a.refreshed_at;
+	}
+	return s;
+}
+
+int
+cs_served_find(const CsServed *s, int64 item_id)
+{
+	int			i = cs_model_find_item(&s->m, item_id);
+	int			lo = 0,
+				hi = s->n_extra - 1;
+
+	if (i >= 0)
+		return i;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (s->extra_ids[mid] == item_id)
+			return s->m.n_items + mid;
+		if (s->extra_ids[mid] < item_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* ---------- live state ---------- */
+
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql, SPI_result_code_string(SPI_result));
+	SPI_keepplan(p);
+	return p;
+}
+
+/* Check that a relation of the spec still exists (clear error otherwise). */
+static void
+check_relation(CsServed *s, const char *relname)
+{
+	List	   *names = stringToQualifiedNameList(relname);
+
+	if (!OidIsValid(RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s used by model \"%s\" does not exist", relname, s->name),
+				 errhint("Recreate it, or train the model again with coldstart.train() naming its current relations.")));
+}
+
+int
+cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
+{
+	Datum		args[2];
+	int			n = 0;
+	CsHistItem *h;
+
+	check_relation(s, s->behaviours);
+	if (s->plan_history == NULL)
+	{
+		Oid			types[2] = {INT8OID, INT4OID};
+		char	   *sql = psprintf("SELECT %s, %s, %s FROM %s WHERE %s = $1 "
+								   "ORDER BY %s DESC, %s DESC LIMIT $2",
+								   quote_identifier(s->opts.col_item),
+								   quote_identifier(s->opts.col_action),
+								   quote_identifier(s->opts.col_ts),
+								   s->behaviours,
+								   quote_identifier(s->opts.col_user),
+								   quote_identifier(s->opts.col_ts),
+								   quote_identifier(s->opts.col_item));
+
+		s->plan_history = keep_plan(sql, 2, types);
+	}
+	args[0] = Int64GetDatum(user_id);
+	args[1] = Int32GetDatum(limit);
+	if (SPI_execute_plan(s->plan_history, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the behaviours of user " INT64_FORMAT, user_id);
+
+	h = palloc(sizeof(CsHistItem) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		ni,
+					na,
+					nt;
+		Datum		item = SPI_getbinval(tup, desc, 1, &ni);
+		Datum		ts = SPI_getbinval(tup, desc, 3, &nt);
+
+		(void) SPI_getbinval(tup, desc, 2, &na);
+		/* the rows training skips are skipped here too */
+		if (ni || na || nt || !cs_is_id_type(TupleDescAttr(desc, 0)->atttypid) ||
+			!cs_datum_to_epoch(ts, TupleDescAttr(desc, 2)->atttypid, &h[n].ts))
+			continue;
+		h[n].item_id = cs_datum_to_id(item, TupleDescAttr(desc, 0)->atttypid);
+		h[n].label = SPI_getvalue(tup, desc, 2);
+		n++;
+	}
+	*out = h;
+	return n;
+}
+
+/* Weight of a label: the model's mapping, then the default one, else 1. */
+static float
+label_weight(const CsModel *m, const char *label)
+{
+	int			k,
+				def;
+
+	if (label == NULL)
+		return 1.0f;
+	k = cs_model_find_label(m, label);
+	if (k >= 0)
+		return m->kinds[k].weight;
+	def = cs_default_action_kind(label, strlen(label));
+	if (def >= 0)
+		for (k = 0; k < m->n_kinds; k++)
+			if (strcmp(cs_model_string(m, m->kinds[k].name), cs_default_kind_names[def]) == 0)
+				return m->kinds[k].weight;
+	return 1.0f;
+}
+
+/*
+ * Feature rows of one column value under the model's vocabulary: categorical
+ * values (mean of known ones), or a numeric bucket.
+ */
+static int
+column_rows(const CsModel *m, const CsColumn *col, const uint32 *values,
+			CsValueReader *r, Datum d, int32 *rows, float *w, int n)
+{
+	if (col->kind == CS_COL_CATEGORICAL)
+	{
+		char	  **vals;
+		int			nv = cs_read_categorical(r, d, &vals);
+		int			first = n;
+
+		for (int i = 0; i < nv; i++)
+		{
+			int			row = cs_column_find(m, col, values, vals[i]);
+
+			if (row >= 0)
+				rows[n++] = row;
+		}
+		for (int i = first; i < n; i++)
+			w[i] = 1.0f / (n - first);
+	}
+	else if (col->kind == CS_COL_NUMERIC)
+	{
+		double		x;
+
+		if (cs_read_numeric(r, d, &x))
+		{
+			rows[n] = cs_column_bucket(m, col, x);
+			w[n++] = 1.0f;
+		}
+	}
+	return n;
+}
+
+/* Most feature rows one entity can have: room for every categorical value. */
+static int
+max_rows(const CsColumn *cols, int ncols)
+{
+	int			n = 0;
+
+	for (int c = 0; c < ncols; c++)
+		n += Max(cols[c].count, 1);
+	return n;
+}
+
+static char *
+column_list(const CsModel *m, const CsColumn *cols, int ncols)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int c = 0; c < ncols; c++)
+		appendStringInfo(&s, ", %s", quote_identifier(cs_model_string(m, cols[c].name)));
+	return s.data;
+}
+
+int
+cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights)
+{
+	const CsModel *m = &s->m;
+	Datum		args[1];
+	int			n = 0;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	*rows = palloc(sizeof(int32) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
+	*weights = palloc(sizeof(float) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
+	if (s->users == NULL || m->n_user_columns == 0)
+		return 0;
+	check_relation(s, s->users);
+	if (s->plan_user == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+		const char *key = s->opts.users_key ? s->opts.users_key : s->opts.col_user;
+		char	   *sql = psprintf("SELECT 1%s FROM %s WHERE %s = $1 LIMIT 1",
+								   column_list(m, m->user_columns, m->n_user_columns),
+								   s->users, quote_identifier(key));
+
+		s->plan_user = keep_plan(sql, 1, types);
+	}
+	args[0] = Int64GetDatum(user_id);
+	if (SPI_execute_plan(s->plan_user, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the attributes of user " INT64_FORMAT, user_id);
+	if (SPI_processed == 0)
+		return 0;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	for (int c = 0; c < m->n_user_columns; c++)
+	{
+		const CsColumn *col = &m->user_columns[c];
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, c + 2, &isnull);
+		CsValueReader r;
+
+		if (isnull)
+			continue;
+		cs_reader_init(&r, TupleDescAttr(desc, c + 1)->atttypid, col->kind, s->users,
+					   cs_model_string(m, col->name));
+		n = column_rows(m, col, m->user_values, &r, d, *rows, *weights, n);
+	}
+	return n;
+}
+
+int
+cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights)
+{
+	const CsModel *m = &s->m;
+	int			n = 0;
+
+	*rows = palloc(sizeof(int32) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
+	*weights = palloc(sizeof(float) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
+	if (attrs == NULL)
+		return 0;
+	if (!JB_ROOT_IS_OBJECT(attrs) || JB_ROOT_IS_SCALAR(attrs))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user_attrs must be a jsonb object of column: value"),
+				 errhint("For example '{\"gender\": \"F\", \"age\": 31}'.")));
+	for (int c = 0; c < m->n_user_columns; c++)
+	{
+		const CsColumn *col = &m->user_columns[c];
+		const char *cname = cs_model_string(m, col->name);
+		JsonbValue *v = getKeyJsonValueFromContainer(&attrs->root, cname, strlen(cname), NULL);
+		CsValueReader r;
+
+		if (v == NULL || v->type == jbvNull)
+			continue;
+		if (v->type == jbvString || v->type == jbvBool ||
+			(v->type == jbvNumeric && col->kind == CS_COL_CATEGORICAL))
+		{
+			char	   *txt = v->type == jbvString ? pnstrdup(v->val.string.val, v->val.string.len) :
+				v->type == jbvBool ? (v->val.boolean ? "true" : "false") :
+				DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+
+			if (col->kind == CS_COL_CATEGORICAL)
+			{
+				cs_reader_init(&r, TEXTOID, CS_COL_CATEGORICAL, "user_attrs", cname);
+				n = column_rows(m, col, m->user_values, &r, CStringGetTextDatum(txt),
+								*rows, *weights, n);
+			}
+			else
+			{
+				char	   *end;
+				double		x = strtod(txt, &end);
+
+				if (*end == '\0' && isfinite(x))
+				{
+					(*rows)[n] = cs_column_bucket(m, col, x);
+					(*weights)[n++] = 1.0f;
+				}
+			}
+		}
+		else if (v->type == jbvNumeric)
+		{
+			double		x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+															   NumericGetDatum(v->val.numeric)));
+
+			if (isfinite(x))
+			{
+				(*rows)[n] = cs_column_bucket(m, col, x);
+				(*weights)[n++] = 1.0f;
+			}
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("user_attrs value of \"%s\" must be a string, number or boolean", cname)));
+	}
+	return n;
+}
+
+/*
+ * Vectors of items the model does not know, from their rows in the items
+ * table.  found[i] says which of ids[0..n) had a row.
+ */
+static void
+items_from_table(CsServed *s, const int64 *ids, int n, float *V, float *b, bool *found)
+{
+	const CsModel *m = &s->m;
+	Datum		args[1];
+	int32	   *rows;
+	float	   *w;
+	float	   *content;
+
+	memset(found, 0, sizeof(bool) * n);
+	if (s->items == NULL || n == 0)
+		return;
+	check_relation(s, s->items);
+	if (s->plan_items == NULL)
+	{
+		Oid			types[1] = {INT8ARRAYOID};
+		const char *key = s->opts.items_key ? s->opts.items_key : s->opts.col_item;
+		char	   *sql = psprintf("SELECT %s%s FROM %s WHERE %s = ANY ($1)",
+								   quote_identifier(key),
+								   column_list(m, m->item_columns, m->n_item_columns),
+								   s->items, quote_identifier(key));
+
+		s->plan_items = keep_plan(sql, 1, types);
+	}
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * n);
+
+		for (int i = 0; i < n; i++)
+			elems[i] = Int64GetDatum(ids[i]);
+		args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	}
+	if (SPI_execute_plan(s->plan_items, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read items from %s", s->items);
+
+	rows = palloc(sizeof(int32) * Max(max_rows(m->item_columns, m->n_item_columns), 1));
+	w = palloc(sizeof(float) * Max(max_rows(m->item_columns, m->n_item_columns), 1));
+	content = palloc(sizeof(float) * (m->content_dim + 1));
+	for (uint64 t = 0; t < SPI_processed; t++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[t];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		key = SPI_getbinval(tup, desc, 1, &isnull);
+		int64		id;
+		int			i,
+					nr = 0;
+		bool		has_content = false;
+
+		if (isnull || !cs_is_id_type(TupleDescAttr(desc, 0)->atttypid))
+			continue;
+		id = cs_datum_to_id(key, TupleDescAttr(desc, 0)->atttypid);
+		for (i = 0; i < n && ids[i] != id; i++)
+			;
+		if (i == n || found[i])
+			continue;
+		for (int c = 0; c < m->n_item_columns; c++)
+		{
+			const CsColumn *col = &m->item_columns[c];
+			Datum		d = SPI_getbinval(tup, desc, c + 2, &isnull);
+			CsValueReader r;
+
+			if (isnull)
+				continue;
+			cs_reader_init(&r, TupleDescAttr(desc, c + 1)->atttypid, col->kind, s->items,
+						   cs_model_string(m, col->name));
+			if (col->kind == CS_COL_DENSE)
+				has_content = (cs_read_dense(&r, d, content, m->content_dim) == m->content_dim);
+			else
+				nr = column_rows(m, col, m->item_values, &r, d, rows, w, nr);
+		}
+		cs_item_from_features(m->dim, nr, rows, w, m->item_value_vectors, m->item_value_bias,
+							  m->content_proj, has_content ? content : NULL, m->content_dim,
+							  V + (Size) i * m->dim, &b[i]);
+		found[i] = true;
+	}
+}
+
+bool
+cs_item_vector(CsServed *s, int64 item_id, float *v, float *b)
+{
+	int			i = cs_served_find(s, item_id);
+	bool		found;
+
+	if (i >= 0 && i < s->m.n_items)
+	{
+		memcpy(v, s->m.item_vectors + (Size) i * s->m.dim, sizeof(float) * s->m.dim);
+		*b = s->m.item_bias[i];
+		return true;
+	}
+	if (i >= 0)
+	{
+		memcpy(v, s->extra_vectors + (Size) (i - s->m.n_items) * s->m.dim, sizeof(float) * s->m.dim);
+		*b = s->extra_bias[i - s->m.n_items];
+		return true;
+	}
+	items_from_table(s, &item_id, 1, v, b, &found);
+	return found;
+}
+
+void
+cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
+			   const int32 *attr_rows, const float *attr_w, int n_attr, float *u)
+{
+	const CsModel *m = &s->m;
+	int			d = m->dim;
+	float	   *h = palloc0(sizeof(float) * d);
+	float	   *ulin = palloc(sizeof(float) * d);
+	float	   *z = palloc(sizeof(float) * Max(m->hidden, 1));
+	int64		attr_start[2] = {0, n_attr};
+	double		t_ref = -INFINITY;
+	double		sum = 0;
+	int64	   *unknown = palloc(sizeof(int64) * Max(n_hist, 1));
+	int			n_unknown = 0;
+
+	for (int j = 0; j < n_hist; j++)
+		if (!isnan(hist[j].ts) && hist[j].ts > t_ref)
+			t_ref = hist[j].ts;
+	for (int j = 0; j < n_hist; j++)
+		if (cs_served_find(s, hist[j].item_id) < 0)
+			unknown[n_unknown++] = hist[j].item_id;
+
+	{
+		float	   *uv = palloc(sizeof(float) * (Size) Max(n_unknown, 1) * d);
+		float	   *ub = palloc(sizeof(float) * Max(n_unknown, 1));
+		bool	   *found = palloc(sizeof(bool) * Max(n_unknown, 1));
+
+		items_from_table(s, unknown, n_unknown, uv, ub, found);
+		for (int j = 0; j < n_hist; j++)
+		{
+			int			i = cs_served_find(s, hist[j].item_id);
+			const float *v = NULL;
+			float		w = label_weight(m, hist[j].label);
+
+			if (!isnan(hist[j].ts))
+				w = cs_event_weight(w, t_ref, hist[j].ts, m->half_life);
+			if (i >= 0 && i < m->n_items)
+				v = m->item_vectors + (Size) i * d;
+			else if (i >= 0)
+				v = s->extra_vectors + (Size) (i - m->n_items) * d;
+			else
+				for (int k = 0; k < n_unknown; k++)
+					if (unknown[k] == hist[j].item_id && found[k])
+						v = uv + (Size) k * d;
+			if (v == NULL)
+				continue;		/* an item nobody knows anything about */
+			cblas_saxpy(d, w, v, 1, h, 1);
+			sum += w;
+		}
+	}
+	if (sum > 0)
+		cblas_sscal(d, (float) (1.0 / sum), h, 1);
+	{
+		CsNet		net = {d, m->hidden, m->user_base, m->user_value_vectors, m->history,
+		m->hidden_w1, m->hidden_b1, m->hidden_w2};
+
+		cs_net_users(&net, 1, h, attr_start, attr_rows, attr_w, ulin, z, u);
+	}
+}
+
+double
+cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
+{
+	const CsModel *m = &s->m;
+	int			d = m->dim;
+	float	   *sc = s->scores;
+	float		mx = -INFINITY;
+	double		sum = 0;
+
+	memcpy(sc, m->item_bias, sizeof(float) * m->n_items);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, d, 1.0f, m->item_vectors, d,
+				u, 1, 1.0f, sc, 1);
+	if (s->n_extra > 0)
+	{
+		memcpy(sc + m->n_items, s->extra_bias, sizeof(float) * s->n_extra);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, s->n_extra, d, 1.0f, s->extra_vectors, d,
+					u, 1, 1.0f, sc + m->n_items, 1);
+	}
+	for (int i = 0; i < s->n_total; i++)
+		if (sc[i] > mx)
+			mx = sc[i];
+	for (int i = 0; i < s->n_total; i++)
+		sum += expf(sc[i] - mx);
+	for (int j = 0; j < n_exclude; j++)
+	{
+		int			i = cs_served_find(s, exclude[j]);
+
+		if (i >= 0)
+			sc[i] = -INFINITY;
+	}
+	return mx + log(sum);
+}
+
+int
+cs_refresh_items(const char *name)
+{
+	CsServed   *s = cs_served_get(name);
+	const CsModel *m = &s->m;
+	Oid			types[5] = {TEXTOID, INT4OID, INT8OID, FLOAT4ARRAYOID, FLOAT4OID};
+	Datum		args[5];
+	SPIPlanPtr	ins;
+	Portal		portal;
+	const char *key;
+	int			count = 0;
+	float	   *v = palloc(sizeof(float) * m->dim);
+	Datum	   *elems = palloc(sizeof(Datum) * m->dim);
+
+	if (s->items == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" was trained without an items table", name),
+				 errhint("Only items with features can be added after training; train with an items table.")));
+	check_relation(s, s->items);
+	key = s->opts.items_key ? s->opts.items_key : s->opts.col_item;
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(s->version);
+	if (SPI_execute_with_args("DELETE FROM coldstart.item_extras WHERE name = $1 AND version = $2",
+							  2, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear coldstart.item_extras");
+	ins = SPI_prepare("INSERT INTO coldstart.item_extras (name, version, item_id, vector, bias) "
+					  "VALUES ($1, $2, $3, $4, $5)", 5, types);
+	if (ins == NULL)
+		elog(ERROR, "could not prepare the insert into coldstart.item_extras");
+
+	{
+		SPIPlanPtr	scan = SPI_prepare(psprintf("SELECT %s FROM %s", quote_identifier(key), s->items),
+									   0, NULL);
+
+		portal = SPI_cursor_open(NULL, scan, NULL, NULL, true);
+	}
+	for (;;)
+	{
+		SPITupleTable *tt;
+		uint64		nrows;
+		int64	   *ids;
+		int			n = 0;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		tt = SPI_tuptable;
+		nrows = SPI_processed;
+		ids = palloc(sizeof(int64) * nrows);
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
+			int64		id;
+
+			if (isnull || !cs_is_id_type(TupleDescAttr(tt->tupdesc, 0)->atttypid))
+				continue;
+			id = cs_datum_to_id(d, TupleDescAttr(tt->tupdesc, 0)->atttypid);
+			if (cs_model_find_item(m, id) < 0)
+				ids[n++] = id;
+		}
+		SPI_freetuptable(tt);
+		if (n > 0)
+		{
+			float	   *V = palloc(sizeof(float) * (Size) n * m->dim);
+			float	   *B = palloc(sizeof(float) * n);
+			bool	   *found = palloc(sizeof(bool) * n);
+
+			items_from_table(s, ids, n, V, B, found);
+			for (int i = 0; i < n; i++)
+			{
+				if (!found[i])
+					continue;
+				memcpy(v, V + (Size) i * m->dim, sizeof(float) * m->dim);
+				for (int j = 0; j < m->dim; j++)
+					elems[j] = Float4GetDatum(v[j]);
+				args[2] = Int64GetDatum(ids[i]);
+				args[3] = PointerGetDatum(construct_array(elems, m->dim, FLOAT4OID, 4, true,
+														  TYPALIGN_INT));
+				args[4] = Float4GetDatum(B[i]);
+				if (SPI_execute_plan(ins, args, NULL, false, 0) != SPI_OK_INSERT)
+					elog(ERROR, "could not store the vector of item " INT64_FORMAT, ids[i]);
+				count++;
+			}
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	if (SPI_execute_with_args("UPDATE coldstart.models SET items_refreshed_at = pg_catalog.clock_timestamp() "
+							  "WHERE name = $1 AND version = $2",
+							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark model \"%s\" as refreshed", name);
+	return count;
+}

@@ -1,0 +1,95 @@
+/*
+ * score.h
+ *	  Serving: the per-backend model cache, reading a user's live state and
+ *	  scoring the catalogue.
+ */
+#ifndef CS_SCORE_H
+#define CS_SCORE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/jsonb.h"
+
+#include "model_format.h"
+#include "options.h"
+
+/* A model being served: decoded once per backend and version. */
+typedef struct CsServed
+{
+	char	   *name;
+	int32		version;
+	int64		trained_at;		/* identifies the version's content */
+	int64		refreshed_at;	/* items_refreshed_at, 0 if never */
+	MemoryContext cxt;
+	struct varlena *value;
+	CsModel		m;
+	CsOptions	opts;			/* columns of the source relations */
+	char	   *behaviours;		/* qualified names, or NULL */
+	char	   *items;
+	char	   *users;
+
+	/* items added after training, from coldstart.item_extras */
+	int			n_extra;
+	int64	   *extra_ids;		/* sorted */
+	float	   *extra_vectors;
+	float	   *extra_bias;
+
+	int			n_total;		/* n_items + n_extra */
+	float	   *scores;			/* [n_total], reused by every call */
+
+	/* statements prepared once per served version */
+	SPIPlanPtr	plan_history;
+	SPIPlanPtr	plan_user;
+	SPIPlanPtr	plan_items;
+} CsServed;
+
+/* One behaviour of a history being scored. */
+typedef struct CsHistItem
+{
+	int64		item_id;
+	char	   *label;			/* NULL: a view */
+	double		ts;				/* NaN: no time */
+} CsHistItem;
+
+/*
+ * The active version of a model, from the cache when it is current.  Must be
+ * called inside SPI_connect().  Raises a clear error for an unknown model.
+ */
+extern CsServed *cs_served_get(const char *name);
+
+/* Index of an item in the scores vector (model items, then extras), or -1. */
+extern int	cs_served_find(const CsServed *s, int64 item_id);
+
+/* A user's most recent behaviours (newest first), read live. */
+extern int	cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out);
+
+/*
+ * The user vector u(x) of a history and attribute rows.  Items the model
+ * does not know are looked up in the items table and scored from their
+ * features.  attr_rows/attr_w may be empty.
+ */
+extern void cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
+						   const int32 *attr_rows, const float *attr_w, int n_attr,
+						   float *u);
+
+/* Attribute rows of a user read live from the users table. */
+extern int	cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights);
+
+/* Attribute rows from a jsonb object {"column": value, ...}. */
+extern int	cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights);
+
+/* Vector and bias of any item: the model's, an extra's, or from its features. */
+extern bool cs_item_vector(CsServed *s, int64 item_id, float *v, float *b);
+
+/*
+ * Score every item for u into s->scores; the items listed in "exclude" get
+ * -INFINITY.  Returns log(sum(exp(score))) over the whole catalogue (before
+ * exclusion), for probabilities.
+ */
+extern double cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude);
+
+/* Compute and store vectors of items added to the items table since training. */
+extern int	cs_refresh_items(const char *name);
+
+#endif							/* CS_SCORE_H */
