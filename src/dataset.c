@@ -192,7 +192,10 @@ check_id_column(Oid relid, const char *relname, const char *col, const char *opt
 						 option)));
 }
 
-/* Run a query and hand each batch of rows to fn. */
+/*
+ * Run a query and hand each batch of rows to fn.  It takes a fresh snapshot
+ * (read_only = false), so that evaluate() sees the copy it has just made.
+ */
 typedef void (*batch_fn) (SPITupleTable *tuptable, uint64 n, void *arg);
 
 static void
@@ -203,7 +206,7 @@ scan_query(const char *sql, batch_fn fn, void *arg)
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
@@ -749,6 +752,7 @@ typedef struct BehRead
 	int			n_labels;
 	char	  **label_names;
 	int64	   *label_rows;
+	int		   *label_rank;		/* reading id -> index among the sorted labels */
 	RawRow	   *rows;
 	int64		n;
 	int64		cap;
@@ -984,6 +988,7 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
 		{
 			ds->labels[i] = br->label_names[ord[i]];
 			ds->label_kind[i] = label_kind[ord[i]];
+			br->label_rank[ord[i]] = i;
 		}
 	}
 }
@@ -1043,6 +1048,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 	strmap_init(&br.labels, 64);
 	br.label_names = palloc(sizeof(char *) * CS_MAX_LABELS);
 	br.label_rows = palloc(sizeof(int64) * CS_MAX_LABELS);
+	br.label_rank = palloc(sizeof(int) * CS_MAX_LABELS);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s, %s, %s, %s FROM %s",
@@ -1118,7 +1124,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 		}
 		ev->item = (int32) find_id(ds->item_ids, ds->n_items, br.rows[r].item);
 		ev->kind = (int16) label_kind[br.rows[r].label];
-		ev->pad = 0;
+		ev->label = (int16) br.label_rank[br.rows[r].label];
 		ev->ts = br.rows[r].ts;
 	}
 	ds->hist.start[n_users] = n;

@@ -18,7 +18,7 @@ typedef struct CsEvent
 {
 	int32		item;			/* index into the catalogue */
 	int16		kind;			/* index into the action kinds */
-	int16		pad;
+	int16		label;			/* index into the labels */
 	double		ts;				/* seconds since the Unix epoch */
 } CsEvent;
 
@@ -64,6 +64,7 @@ typedef struct CsHistories
 	int64	   *start;			/* n_users + 1 offsets into events */
 	CsEvent    *events;
 	int32	   *attrs;			/* per user: entity of the user features, or -1 */
+	bool	   *keep_out_of_validation;	/* per user, or NULL: never a validation user */
 } CsHistories;
 
 /* Where the data came from, as stored in the model's spec. */

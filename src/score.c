@@ -48,8 +48,8 @@ spec_string(Jsonb *spec, const char *key)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-static void
-served_free(CsServed *s)
+void
+cs_served_free(CsServed *s)
 {
 	if (s->plan_history)
 		SPI_freeplan(s->plan_history);
@@ -82,8 +82,8 @@ load_extras(CsServed *s)
 		pfree(s->extra_ids);
 		pfree(s->extra_vectors);
 		pfree(s->extra_bias);
-		pfree(s->scores);
 	}
+	pfree(s->scores);
 	s->n_extra = 0;
 	s->extra_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
 	s->extra_vectors = palloc_extended(sizeof(float) * (Size) Max(SPI_processed, 1) * d,
@@ -120,39 +120,38 @@ load_extras(CsServed *s)
 	MemoryContextSwitchTo(old);
 }
 
-static CsServed *
-served_load(const char *name, const CsActiveModel *a)
+CsServed *
+cs_served_create(const char *name, struct varlena *value, Jsonb *spec, MemoryContext parent)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "coldstart served model",
+	MemoryContext cxt = AllocSetContextCreate(parent, "coldstart served model",
 											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	CsServed   *s;
-	Datum		value = cs_catalog_model(name, a->version);
-	Jsonb	   *options = NULL;
-	JsonbValue *ov;
 
-	old = MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		Size		len = VARSIZE(DatumGetPointer(value));
+		Size		len = VARSIZE(value);
+		Jsonb	   *options = NULL;
+		JsonbValue *ov;
 
 		s = palloc0(sizeof(CsServed));
 		s->cxt = cxt;
 		s->name = pstrdup(name);
-		s->version = a->version;
-		s->trained_at = a->trained_at;
-		s->refreshed_at = a->refreshed_at;
 		s->value = palloc_extended(len, MCXT_ALLOC_HUGE);
-		memcpy(s->value, DatumGetPointer(value), len);
+		memcpy(s->value, value, len);
 		cs_model_open_varlena(s->value, &s->m);
-		s->behaviours = spec_string(a->spec, "behaviours");
-		s->items = spec_string(a->spec, "items");
-		s->users = spec_string(a->spec, "users");
-		ov = getKeyJsonValueFromContainer(&a->spec->root, "options", 7, NULL);
-		if (ov != NULL && ov->type == jbvBinary)
-			options = JsonbValueToJsonb(ov);
+		if (spec != NULL)
+		{
+			s->behaviours = spec_string(spec, "behaviours");
+			s->items = spec_string(spec, "items");
+			s->users = spec_string(spec, "users");
+			ov = getKeyJsonValueFromContainer(&spec->root, "options", 7, NULL);
+			if (ov != NULL && ov->type == jbvBinary)
+				options = JsonbValueToJsonb(ov);
+		}
 		cs_options_parse(&s->opts, options, CS_OPTIONS_TRAIN);
-		load_extras(s);
+		s->n_total = s->m.n_items;
+		s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
 	}
 	PG_CATCH();
 	{
@@ -162,8 +161,49 @@ served_load(const char *name, const CsActiveModel *a)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	pfree(DatumGetPointer(value));
 	return s;
+}
+
+static CsServed *
+served_load(const char *name, const CsActiveModel *a)
+{
+	Datum		value = cs_catalog_model(name, a->version);
+	CsServed   *s = cs_served_create(name, (struct varlena *) DatumGetPointer(value), a->spec,
+									 TopMemoryContext);
+
+	pfree(DatumGetPointer(value));
+	s->version = a->version;
+	s->trained_at = a->trained_at;
+	s->refreshed_at = a->refreshed_at;
+	PG_TRY();
+	{
+		load_extras(s);
+	}
+	PG_CATCH();
+	{
+		cs_served_free(s);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return s;
+}
+
+void
+cs_served_forget(const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, served_models)
+	{
+		CsServed   *c = lfirst(lc);
+
+		if (strcmp(c->name, name) == 0)
+		{
+			served_models = list_delete_ptr(served_models, c);
+			cs_served_free(c);
+			return;
+		}
+	}
 }
 
 CsServed *
@@ -196,7 +236,7 @@ cs_served_get(const char *name)
 	if (s != NULL && (s->version != a.version || s->trained_at != a.trained_at))
 	{
 		served_models = list_delete_ptr(served_models, s);
-		served_free(s);
+		cs_served_free(s);
 		s = NULL;
 	}
 	if (s == NULL)
@@ -288,7 +328,7 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	}
 	args[0] = Int64GetDatum(user_id);
 	args[1] = Int32GetDatum(limit);
-	if (SPI_execute_plan(s->plan_history, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(s->plan_history, args, NULL, !s->read_own_writes, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the behaviours of user " INT64_FORMAT, user_id);
 
 	h = palloc(sizeof(CsHistItem) * Max(SPI_processed, 1));

@@ -38,6 +38,9 @@ typedef struct CsServed
 	int			n_total;		/* n_items + n_extra */
 	float	   *scores;			/* [n_total], reused by every call */
 
+	/* read with a fresh snapshot: evaluate() reads rows it has just inserted */
+	bool		read_own_writes;
+
 	/* statements prepared once per served version */
 	SPIPlanPtr	plan_history;
 	SPIPlanPtr	plan_user;
@@ -57,6 +60,14 @@ typedef struct CsHistItem
  * called inside SPI_connect().  Raises a clear error for an unknown model.
  */
 extern CsServed *cs_served_get(const char *name);
+
+/* A served model from a value, outside the cache (spec may be NULL). */
+extern CsServed *cs_served_create(const char *name, struct varlena *value, Jsonb *spec,
+								  MemoryContext parent);
+extern void cs_served_free(CsServed *s);
+
+/* Drop a model from this backend's cache. */
+extern void cs_served_forget(const char *name);
 
 /* Index of an item in the scores vector (model items, then extras), or -1. */
 extern int	cs_served_find(const CsServed *s, int64 item_id);

@@ -1229,8 +1229,10 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	{
 		int			m = (int) (T.dstart[u + 1] - T.dstart[u]);
 
-		if (m >= 2 && n_val < MAX_VALIDATION_USERS &&
-			cs_random_double(&T.rng) < o->validation_fraction)
+		bool		may_validate = m >= 2 && n_val < MAX_VALIDATION_USERS &&
+			(h->keep_out_of_validation == NULL || !h->keep_out_of_validation[u]);
+
+		if (may_validate && cs_random_double(&T.rng) < o->validation_fraction)
 			val_users[n_val++] = u;
 		else
 		{

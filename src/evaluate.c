@@ -1,0 +1,826 @@
+/*
+ * evaluate.c
+ *	  coldstart.evaluate(): protocol CS-1 of user cold start, for coldstart
+ *	  and for the baselines, on one seeded split.
+ *
+ *	1. The interaction time of a (user, item) pair is its first behaviour.
+ *	2. Users with at least min_items distinct items are eligible; a seeded
+ *	   test_fraction of them are test users.
+ *	3. A test user's distinct items, by (first ts, item id): the first n are
+ *	   revealed, the rest are targets.
+ *	4. Training data: every behaviour of the other users, plus the revealed
+ *	   behaviours (those before the first target) of the test users.
+ *	5. Every item but the revealed ones is ranked; P@10, R@20 (hits in the
+ *	   top 20 / min(20, |targets|)), NDCG@10 (binary relevance, ideal DCG
+ *	   over min(10, |targets|) positions) are averaged over test users, and
+ *	   coverage@10 is the share of the catalogue in any top-10 list.
+ *
+ * With "split": "validation" the test users are left out entirely and the
+ * same protocol runs on a validation share of the other users: this is what
+ * hyperparameters are chosen on.
+ *
+ * Methods: coldstart (trained with the revealed behaviours, once per n),
+ * coldstart_live (trained once without any behaviour of the test users,
+ * whose revealed behaviours are then inserted into a copy of the behaviour
+ * table and read back by the same code as recommend()), popularity
+ * (distinct training users per item), item_knn (cosine item-item similarity
+ * of training co-occurrence, summed over the revealed items) and content
+ * (overlap of categorical item features with the revealed items'); the last
+ * two break ties by popularity and are popularity at n = 0.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "catalog.h"
+#include "coldstart.h"
+#include "dataset.h"
+#include "options.h"
+#include "score.h"
+#include "topk.h"
+#include "train.h"
+
+#define EVAL_K 20
+
+enum
+{
+	M_COLDSTART,
+	M_LIVE,
+	M_POPULARITY,
+	M_KNN,
+	M_CONTENT,
+	M_COUNT
+};
+
+static const char *const method_names[M_COUNT] = {
+	"coldstart", "coldstart_live", "popularity", "item_knn", "content"
+};
+
+/* Per-user role in the split. */
+enum
+{
+	ROLE_TRAIN = 0,
+	ROLE_EVAL = 1,				/* test (or validation) user */
+	ROLE_OUT = 2				/* test user left out of a validation run */
+};
+
+typedef struct Metrics
+{
+	double		p10;
+	double		r20;
+	double		ndcg10;
+	int			users;
+	bool	   *covered;
+} Metrics;
+
+typedef struct Eval
+{
+	const CsDataset *ds;
+	const CsOptions *o;
+	uint8	   *role;
+	int64	   *dstart;			/* distinct items per user (CSR) */
+	int32	   *ditems;
+	int64	   *dfirst;			/* index within the user's events */
+	int32	   *eval_users;
+	int			n_eval;
+	int32	   *idx;
+	float	   *val;
+} Eval;
+
+static int
+distinct_count(const Eval *e, int u)
+{
+	return (int) (e->dstart[u + 1] - e->dstart[u]);
+}
+
+/* Events of user u before the first behaviour of its distinct item n. */
+static int64
+prefix_events(const Eval *e, int u, int n)
+{
+	const CsHistories *h = &e->ds->hist;
+
+	if (n >= distinct_count(e, u))
+		return h->start[u + 1] - h->start[u];
+	return e->dfirst[e->dstart[u] + n];
+}
+
+/* ---------- the split ---------- */
+
+static void
+choose_users(Eval *e, const char *split)
+{
+	const CsHistories *h = &e->ds->hist;
+	CsRandom	rng;
+	int32	   *eligible = palloc(sizeof(int32) * Max(h->n_users, 1));
+	int			n_el = 0,
+				n_test;
+
+	e->role = palloc0(Max(h->n_users, 1));
+	for (int u = 0; u < h->n_users; u++)
+		if (distinct_count(e, u) >= e->o->min_items)
+			eligible[n_el++] = u;
+
+	/* a seeded permutation of the eligible users; the first share is the test set */
+	cs_random_seed(&rng, (uint64) e->o->seed);
+	for (int i = n_el - 1; i > 0; i--)
+	{
+		int			j = (int) cs_random_below(&rng, i + 1);
+		int32		t = eligible[i];
+
+		eligible[i] = eligible[j];
+		eligible[j] = t;
+	}
+	n_test = (int) ceil(e->o->test_fraction * n_el);
+	if (strcmp(split, "test") == 0)
+	{
+		for (int i = 0; i < n_test; i++)
+			e->role[eligible[i]] = ROLE_EVAL;
+	}
+	else
+	{
+		/* the same construction once more, on the users that are not test users */
+		int			rest = n_el - n_test;
+		int			n_val = (int) ceil(e->o->test_fraction * rest);
+
+		for (int i = 0; i < n_test; i++)
+			e->role[eligible[i]] = ROLE_OUT;
+		for (int i = 0; i < n_val; i++)
+			e->role[eligible[n_test + i]] = ROLE_EVAL;
+	}
+	e->eval_users = palloc(sizeof(int32) * Max(n_el, 1));
+	e->n_eval = 0;
+	for (int u = 0; u < h->n_users; u++)
+		if (e->role[u] == ROLE_EVAL)
+			e->eval_users[e->n_eval++] = u;
+	if (e->n_eval == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("no user has the %d distinct items needed to be a %s user",
+						e->o->min_items, split),
+				 errdetail("%d users are eligible.", n_el),
+				 errhint("Lower the option \"min_items\", or evaluate on more data.")));
+}
+
+/*
+ * Histories to train on when n items are revealed: everything of the
+ * training users, the revealed behaviours of the evaluated users (none for
+ * the live model, n < 0).
+ */
+static CsHistories *
+training_histories(const Eval *e, int n)
+{
+	const CsHistories *h = &e->ds->hist;
+	CsHistories *t = palloc0(sizeof(CsHistories));
+	int64		n_ev = 0;
+
+	t->user_ids = palloc(sizeof(int64) * Max(h->n_users, 1));
+	t->start = palloc(sizeof(int64) * (h->n_users + 1));
+	t->attrs = palloc(sizeof(int32) * Max(h->n_users, 1));
+	t->keep_out_of_validation = palloc0(sizeof(bool) * Max(h->n_users, 1));
+	t->events = cs_alloc_huge(sizeof(CsEvent) * Max(h->start[h->n_users], 1));
+	for (int u = 0; u < h->n_users; u++)
+	{
+		int64		len;
+
+		if (e->role[u] == ROLE_OUT || (e->role[u] == ROLE_EVAL && n < 0))
+			continue;
+		len = e->role[u] == ROLE_EVAL ? prefix_events(e, u, n) : h->start[u + 1] - h->start[u];
+		if (len == 0)
+			continue;
+		t->user_ids[t->n_users] = h->user_ids[u];
+		t->attrs[t->n_users] = h->attrs[u];
+		t->keep_out_of_validation[t->n_users] = (e->role[u] == ROLE_EVAL);
+		t->start[t->n_users] = n_ev;
+		memcpy(t->events + n_ev, h->events + h->start[u], sizeof(CsEvent) * len);
+		n_ev += len;
+		t->n_users++;
+	}
+	t->start[t->n_users] = n_ev;
+	return t;
+}
+
+/* ---------- metrics ---------- */
+
+static void
+add_metrics(Eval *e, Metrics *mt, float *scores, int u, int n)
+{
+	const int32 *di = e->ditems + e->dstart[u];
+	int			m = distinct_count(e, u);
+	int			found;
+	int			hits10 = 0,
+				hits20 = 0;
+	double		dcg = 0,
+				idcg = 0;
+
+	for (int j = 0; j < n; j++)
+		scores[di[j]] = -INFINITY;
+	found = cs_topk(scores, e->ds->n_items, EVAL_K, e->idx, e->val);
+	for (int r = 0; r < found; r++)
+	{
+		bool		hit = false;
+
+		for (int j = n; j < m && !hit; j++)
+			hit = (di[j] == e->idx[r]);
+		if (r < 10)
+			mt->covered[e->idx[r]] = true;
+		if (!hit)
+			continue;
+		hits20++;
+		if (r < 10)
+		{
+			hits10++;
+			dcg += 1.0 / log2(r + 2.0);
+		}
+	}
+	for (int r = 0; r < Min(10, m - n); r++)
+		idcg += 1.0 / log2(r + 2.0);
+	mt->p10 += hits10 / 10.0;
+	mt->r20 += (double) hits20 / Min(EVAL_K, m - n);
+	mt->ndcg10 += idcg > 0 ? dcg / idcg : 0;
+	mt->users++;
+}
+
+/* ---------- baselines ---------- */
+
+typedef struct Baselines
+{
+	float	   *pop;			/* distinct training users per item */
+	float		max_pop;
+	int64	   *item_start;		/* item -> training users (CSR) */
+	int32	   *item_users;
+	int64	   *user_start;		/* training user -> distinct items (CSR) */
+	int32	   *user_items;
+	int			n_train_users;
+	float	   *co;				/* scratch per item */
+} Baselines;
+
+static void
+baselines_build(const Eval *e, const CsHistories *t, Baselines *b)
+{
+	int			n = e->ds->n_items;
+	int64		total = 0;
+	int64	   *fill;
+
+	b->pop = palloc0(sizeof(float) * n);
+	b->co = palloc0(sizeof(float) * n);
+	b->n_train_users = t->n_users;
+	b->user_start = palloc(sizeof(int64) * (t->n_users + 1));
+	b->user_items = cs_alloc_huge(sizeof(int32) * Max(t->start[t->n_users], 1));
+	for (int u = 0; u < t->n_users; u++)
+	{
+		int			m;
+
+		b->user_start[u] = total;
+		m = cs_history_distinct(t->events + t->start[u], t->start[u + 1] - t->start[u],
+								b->user_items + total, NULL);
+		for (int j = 0; j < m; j++)
+			b->pop[b->user_items[total + j]] += 1;
+		total += m;
+	}
+	b->user_start[t->n_users] = total;
+	b->max_pop = 0;
+	for (int i = 0; i < n; i++)
+		b->max_pop = Max(b->max_pop, b->pop[i]);
+
+	b->item_start = palloc0(sizeof(int64) * (n + 1));
+	for (int i = 0; i < n; i++)
+		b->item_start[i + 1] = b->item_start[i] + (int64) b->pop[i];
+	b->item_users = cs_alloc_huge(sizeof(int32) * Max(total, 1));
+	fill = palloc(sizeof(int64) * Max(n, 1));
+	memcpy(fill, b->item_start, sizeof(int64) * n);
+	for (int u = 0; u < t->n_users; u++)
+		for (int64 k = b->user_start[u]; k < b->user_start[u + 1]; k++)
+			b->item_users[fill[b->user_items[k]]++] = u;
+	pfree(fill);
+}
+
+/* a tie-breaking nudge by popularity, far below any difference in the main score */
+static inline float
+pop_nudge(const Baselines *b, int i)
+{
+	return 1e-4f * b->pop[i] / (b->max_pop + 1);
+}
+
+static void
+score_popularity(const Eval *e, const Baselines *b, float *s)
+{
+	memcpy(s, b->pop, sizeof(float) * e->ds->n_items);
+}
+
+static void
+score_knn(const Eval *e, const Baselines *b, int u, int n, float *s)
+{
+	const int32 *di = e->ditems + e->dstart[u];
+	int			n_items = e->ds->n_items;
+
+	if (n == 0)
+	{
+		score_popularity(e, b, s);
+		return;
+	}
+	memset(b->co, 0, sizeof(float) * n_items);
+	memset(s, 0, sizeof(float) * n_items);
+	for (int j = 0; j < n; j++)
+	{
+		int			i = di[j];
+
+		if (b->pop[i] == 0)
+			continue;
+		/* co-occurrence of i with every item, over the users who have i */
+		memset(b->co, 0, sizeof(float) * n_items);
+		for (int64 k = b->item_start[i]; k < b->item_start[i + 1]; k++)
+		{
+			int			v = b->item_users[k];
+
+			for (int64 q = b->user_start[v]; q < b->user_start[v + 1]; q++)
+				b->co[b->user_items[q]] += 1;
+		}
+		for (int x = 0; x < n_items; x++)
+			if (b->co[x] > 0)
+				s[x] += b->co[x] / sqrtf(b->pop[i] * b->pop[x]);
+	}
+	for (int x = 0; x < n_items; x++)
+		s[x] += pop_nudge(b, x);
+}
+
+static void
+score_content(const Eval *e, const Baselines *b, int u, int n, float *s)
+{
+	const CsFeatures *f = &e->ds->items;
+	const int32 *di = e->ditems + e->dstart[u];
+	int			n_items = e->ds->n_items;
+	float	   *shared;
+
+	if (n == 0 || f->n_values == 0)
+	{
+		score_popularity(e, b, s);
+		return;
+	}
+	/* how many revealed items carry each categorical value */
+	shared = palloc0(sizeof(float) * f->n_values);
+	for (int j = 0; j < n; j++)
+		for (int64 k = f->row_start[di[j]]; k < f->row_start[di[j] + 1]; k++)
+			if (f->values[f->rows[k]] != NULL)
+				shared[f->rows[k]] += 1;
+	for (int x = 0; x < n_items; x++)
+	{
+		float		overlap = 0;
+
+		for (int64 k = f->row_start[x]; k < f->row_start[x + 1]; k++)
+			overlap += shared[f->rows[k]];
+		s[x] = overlap + pop_nudge(b, x) * 1e3f;
+	}
+	pfree(shared);
+}
+
+/* ---------- coldstart, trained with the revealed behaviours ---------- */
+
+static CsHistItem *
+history_items(const Eval *e, int u, int64 len, int L, int *n_out)
+{
+	const CsHistories *h = &e->ds->hist;
+	const CsEvent *ev = h->events + h->start[u];
+	int64		from = Max(0, len - L);
+	CsHistItem *hist = palloc(sizeof(CsHistItem) * Max(len - from, 1));
+	int			n = 0;
+
+	for (int64 j = from; j < len; j++)
+	{
+		hist[n].item_id = e->ds->item_ids[ev[j].item];
+		hist[n].label = e->ds->labels[ev[j].label];
+		hist[n].ts = ev[j].ts;
+		n++;
+	}
+	*n_out = n;
+	return hist;
+}
+
+static void
+user_attr_rows(const Eval *e, int u, int32 **rows, float **w, int *n)
+{
+	const CsFeatures *uf = &e->ds->users;
+	int			a = e->ds->hist.attrs[u];
+
+	*n = 0;
+	*rows = NULL;
+	*w = NULL;
+	if (a < 0)
+		return;
+	*rows = uf->rows + uf->row_start[a];
+	*w = uf->weights + uf->row_start[a];
+	*n = (int) (uf->row_start[a + 1] - uf->row_start[a]);
+}
+
+static void
+score_coldstart(const Eval *e, CsServed *s, int u, int n)
+{
+	int			n_hist;
+	CsHistItem *hist = history_items(e, u, prefix_events(e, u, n), s->m.history_length, &n_hist);
+	int32	   *rows;
+	float	   *w;
+	int			n_attr;
+	float	   *vec = palloc(sizeof(float) * s->m.dim);
+
+	user_attr_rows(e, u, &rows, &w, &n_attr);
+	cs_user_vector(s, hist, n_hist, rows, w, n_attr, vec);
+	cs_score_all(s, vec, NULL, 0);
+	pfree(vec);
+	pfree(hist);
+}
+
+static CsServed *
+train_model(const Eval *e, const CsHistories *t, const char *used_json)
+{
+	CsTrainResult res;
+	CsServed   *s;
+
+	cs_train(e->ds, t, e->o, used_json, true, &res);
+	s = cs_served_create("evaluate", res.model, NULL, CurrentMemoryContext);
+	pfree(res.model);
+	return s;
+}
+
+/* ---------- coldstart_live: the recommend() path on a live copy ---------- */
+
+static char *
+live_table_name(void)
+{
+	return psprintf("pg_temp.coldstart_evaluate_%d", MyProcPid);
+}
+
+/* SQL expression turning epoch seconds $4 into a value of the ts column's type */
+static char *
+ts_expression(Oid type)
+{
+	switch (type)
+	{
+		case TIMESTAMPTZOID:
+			return "pg_catalog.to_timestamp($4)";
+		case TIMESTAMPOID:
+			return "(pg_catalog.to_timestamp($4) AT TIME ZONE 'UTC')";
+		case DATEOID:
+			return "(pg_catalog.to_timestamp($4) AT TIME ZONE 'UTC')::pg_catalog.date";
+		default:
+			return psprintf("CAST($4 AS %s)", format_type_be_qualified(type));
+	}
+}
+
+static void
+live_create(const Eval *e, const char *table)
+{
+	const CsOptions *o = e->o;
+	const CsHistories *h = &e->ds->hist;
+	StringInfoData sql;
+	Datum	   *ids;
+	int			n = 0;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	ids = palloc(sizeof(Datum) * Max(h->n_users, 1));
+	for (int u = 0; u < h->n_users; u++)
+		if (e->role[u] != ROLE_TRAIN)
+			ids[n++] = Int64GetDatum(h->user_ids[u]);
+	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s AS SELECT %s, %s, %s, %s FROM %s WHERE NOT (%s = ANY ($1))",
+					 table, quote_identifier(o->col_user), quote_identifier(o->col_item),
+					 quote_identifier(o->col_action), quote_identifier(o->col_ts),
+					 e->ds->src.behaviours_name, quote_identifier(o->col_user));
+	if (SPI_execute_with_args(sql.data, 1, types, args, NULL, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create %s", table);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE INDEX ON %s (%s, %s)", table, quote_identifier(o->col_user),
+					 quote_identifier(o->col_ts));
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not index %s", table);
+}
+
+/* Insert the revealed behaviours of the evaluated users between n_from and n_to items. */
+static void
+live_reveal(const Eval *e, const char *table, SPIPlanPtr *plan, int n_from, int n_to)
+{
+	const CsHistories *h = &e->ds->hist;
+	const CsOptions *o = e->o;
+
+	if (*plan == NULL)
+	{
+		Oid			types[4] = {INT8OID, INT8OID, TEXTOID, FLOAT8OID};
+		Oid			relid = e->ds->src.behaviours;
+		Oid			utype = get_atttype(relid, get_attnum(relid, o->col_user));
+		Oid			itype = get_atttype(relid, get_attnum(relid, o->col_item));
+		Oid			atype = get_atttype(relid, get_attnum(relid, o->col_action));
+		Oid			ttype = get_atttype(relid, get_attnum(relid, o->col_ts));
+		char	   *sql = psprintf("INSERT INTO %s (%s, %s, %s, %s) VALUES "
+								   "(CAST($1 AS %s), CAST($2 AS %s), CAST($3 AS %s), %s)",
+								   table, quote_identifier(o->col_user), quote_identifier(o->col_item),
+								   quote_identifier(o->col_action), quote_identifier(o->col_ts),
+								   format_type_be_qualified(utype), format_type_be_qualified(itype),
+								   format_type_be_qualified(atype), ts_expression(ttype));
+
+		*plan = SPI_prepare(sql, 4, types);
+		if (*plan == NULL)
+			elog(ERROR, "could not prepare \"%s\"", sql);
+	}
+	for (int i = 0; i < e->n_eval; i++)
+	{
+		int			u = e->eval_users[i];
+		int64		from = prefix_events(e, u, n_from),
+					to = prefix_events(e, u, n_to);
+
+		for (int64 j = from; j < to; j++)
+		{
+			const CsEvent *ev = h->events + h->start[u] + j;
+			Datum		args[4];
+
+			args[0] = Int64GetDatum(h->user_ids[u]);
+			args[1] = Int64GetDatum(e->ds->item_ids[ev->item]);
+			args[2] = CStringGetTextDatum(e->ds->labels[ev->label]);
+			args[3] = Float8GetDatum(ev->ts);
+			if (SPI_execute_plan(*plan, args, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not insert into %s", table);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------- the SQL function ---------- */
+
+static bool
+method_wanted(const CsOptions *o, int m)
+{
+	ListCell   *lc;
+
+	foreach(lc, o->methods)
+		if (strcmp((char *) lfirst(lc), method_names[m]) == 0)
+			return true;
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_evaluate);
+Datum
+coldstart_evaluate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext evalcxt;
+	CsOptions	opts;
+	CsSources	src;
+	CsDataset  *ds;
+	Eval		e;
+	const char *split = "test";
+	Jsonb	   *given;
+	StringInfoData used;
+	int			n_rev = 0;
+	int		   *revealed;
+	Metrics   (*mt)[M_COUNT];
+	float	   *scores;
+	ListCell   *lc;
+	CsServed   *live = NULL;
+	char	   *live_name = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("behaviours relation must not be NULL")));
+	given = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	if (given != NULL && JB_ROOT_IS_OBJECT(given) && !JB_ROOT_IS_SCALAR(given))
+	{
+		/* "split" is evaluate's own; the rest are train()'s options */
+		JsonbValue *sv = getKeyJsonValueFromContainer(&given->root, "split", 5, NULL);
+
+		if (sv != NULL)
+		{
+			if (sv->type == jbvString)
+				split = pnstrdup(sv->val.string.val, sv->val.string.len);
+			if (sv->type != jbvString ||
+				(strcmp(split, "test") != 0 && strcmp(split, "validation") != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"split\" must be \"test\" or \"validation\"")));
+			given = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(given),
+													   CStringGetTextDatum("split")));
+		}
+	}
+	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
+
+	InitMaterializedSRF(fcinfo, 0);
+	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluate", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(evalcxt);
+
+	cs_sources_init(&src, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+					PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
+	ds = cs_dataset_load(&src, &opts);
+
+	memset(&e, 0, sizeof(e));
+	e.ds = ds;
+	e.o = &opts;
+	e.idx = palloc(sizeof(int32) * EVAL_K);
+	e.val = palloc(sizeof(float) * EVAL_K);
+	e.dstart = palloc(sizeof(int64) * (ds->hist.n_users + 1));
+	e.ditems = cs_alloc_huge(sizeof(int32) * Max(ds->hist.start[ds->hist.n_users], 1));
+	e.dfirst = cs_alloc_huge(sizeof(int64) * Max(ds->hist.start[ds->hist.n_users], 1));
+	e.dstart[0] = 0;
+	for (int u = 0; u < ds->hist.n_users; u++)
+		e.dstart[u + 1] = e.dstart[u] +
+			cs_history_distinct(ds->hist.events + ds->hist.start[u],
+								ds->hist.start[u + 1] - ds->hist.start[u],
+								e.ditems + e.dstart[u], e.dfirst + e.dstart[u]);
+	choose_users(&e, split);
+	ereport(NOTICE,
+			(errmsg("evaluating on %d %s users of %d (%d items)", e.n_eval, split,
+					ds->hist.n_users, ds->n_items)));
+
+	revealed = palloc(sizeof(int) * list_length(opts.revealed));
+	foreach(lc, opts.revealed)
+	{
+		int			n = lfirst_int(lc);
+		int			j = n_rev++;
+
+		/* ascending and unique: the live copy reveals behaviours cumulatively */
+		while (j > 0 && revealed[j - 1] > n)
+		{
+			revealed[j] = revealed[j - 1];
+			j--;
+		}
+		if (j > 0 && revealed[j - 1] == n)
+		{
+			memmove(revealed + j, revealed + j + 1, sizeof(int) * (n_rev - j - 1));
+			n_rev--;
+			continue;
+		}
+		revealed[j] = n;
+	}
+	mt = palloc0(sizeof(Metrics[M_COUNT]) * n_rev);
+	for (int r = 0; r < n_rev; r++)
+		for (int m = 0; m < M_COUNT; m++)
+			mt[r][m].covered = palloc0(ds->n_items);
+	scores = palloc(sizeof(float) * ds->n_items);
+	initStringInfo(&used);
+	cs_options_to_json(&opts, &used, CS_OPTIONS_TRAIN);
+
+	/* the live model: trained once, without any behaviour of the evaluated users */
+	if (method_wanted(&opts, M_LIVE))
+	{
+		char	   *table = live_table_name();
+		CsSources	lsrc;
+		CsDataset  *lds;
+		CsTrainResult res;
+		StringInfoData spec;
+
+		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
+		live_create(&e, table);
+		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(table))),
+						src.items, src.users);
+		lds = cs_dataset_load(&lsrc, &opts);
+		cs_train(lds, &lds->hist, &opts, used.data, true, &res);
+		live_name = psprintf("coldstart_evaluate_%d", MyProcPid);
+		initStringInfo(&spec);
+		appendStringInfoString(&spec, "{\"behaviours\": ");
+		escape_json(&spec, table);
+		appendStringInfoString(&spec, ", \"items\": ");
+		if (src.items_name)
+			escape_json(&spec, src.items_name);
+		else
+			appendStringInfoString(&spec, "null");
+		appendStringInfoString(&spec, ", \"users\": ");
+		if (src.users_name)
+			escape_json(&spec, src.users_name);
+		else
+			appendStringInfoString(&spec, "null");
+		appendStringInfo(&spec, ", \"options\": %s}", used.data);
+		cs_catalog_store(live_name, res.model, spec.data, "{}", res.seconds, true);
+		cs_served_forget(live_name);
+		/* serve it as recommend() would, in a snapshot that sees the new row */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		live = cs_served_get(live_name);
+		PopActiveSnapshot();
+		live->read_own_writes = true;
+	}
+
+	for (int r = 0; r < n_rev; r++)
+	{
+		int			n = revealed[r];
+		CsHistories *t = training_histories(&e, n);
+		Baselines	b;
+		CsServed   *model = NULL;
+		SPIPlanPtr	reveal_plan = NULL;
+
+		ereport(NOTICE, (errmsg("revealed %d: training on %d users", n, t->n_users)));
+		baselines_build(&e, t, &b);
+		if (method_wanted(&opts, M_COLDSTART))
+			model = train_model(&e, t, used.data);
+		if (live != NULL)
+			live_reveal(&e, live_table_name(), &reveal_plan, r > 0 ? revealed[r - 1] : 0, n);
+
+		for (int i = 0; i < e.n_eval; i++)
+		{
+			int			u = e.eval_users[i];
+
+			if (n >= distinct_count(&e, u))
+				continue;
+			if (model != NULL)
+			{
+				score_coldstart(&e, model, u, n);
+				add_metrics(&e, &mt[r][M_COLDSTART], model->scores, u, n);
+			}
+			if (live != NULL)
+			{
+				CsHistItem *hist;
+				int			n_hist = cs_read_history(live, e.ds->hist.user_ids[u],
+													 live->m.history_length, &hist);
+				int32	   *rows;
+				float	   *w;
+				int			n_attr = cs_user_attributes(live, e.ds->hist.user_ids[u], &rows, &w);
+				float	   *vec = palloc(sizeof(float) * live->m.dim);
+
+				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec);
+				cs_score_all(live, vec, NULL, 0);
+				/* the live catalogue can lack items only test users touched */
+				for (int x = 0; x < ds->n_items; x++)
+				{
+					int			k = cs_served_find(live, ds->item_ids[x]);
+
+					scores[x] = k >= 0 ? live->scores[k] : -INFINITY;
+				}
+				add_metrics(&e, &mt[r][M_LIVE], scores, u, n);
+			}
+			if (method_wanted(&opts, M_POPULARITY))
+			{
+				score_popularity(&e, &b, scores);
+				add_metrics(&e, &mt[r][M_POPULARITY], scores, u, n);
+			}
+			if (method_wanted(&opts, M_KNN))
+			{
+				score_knn(&e, &b, u, n, scores);
+				add_metrics(&e, &mt[r][M_KNN], scores, u, n);
+			}
+			if (method_wanted(&opts, M_CONTENT))
+			{
+				score_content(&e, &b, u, n, scores);
+				add_metrics(&e, &mt[r][M_CONTENT], scores, u, n);
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (model != NULL)
+			cs_served_free(model);
+		if (reveal_plan != NULL)
+			SPI_freeplan(reveal_plan);
+	}
+
+	if (live != NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		args[1];
+
+		cs_served_forget(live_name);
+		args[0] = CStringGetTextDatum(live_name);
+		SPI_execute_with_args("DELETE FROM coldstart.models WHERE name = $1", 1, types, args,
+							  NULL, false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", live_table_name()), false, 0);
+	}
+
+	MemoryContextSwitchTo(callercxt);
+	for (int m = 0; m < M_COUNT; m++)
+	{
+		if (!method_wanted(&opts, m))
+			continue;
+		for (int r = 0; r < n_rev; r++)
+		{
+			Metrics    *x = &mt[r][m];
+			Datum		values[7];
+			bool		nulls[7] = {false, false, false, false, false, false, false};
+			int			covered = 0;
+
+			for (int i = 0; i < ds->n_items; i++)
+				covered += x->covered[i];
+			values[0] = CStringGetTextDatum(method_names[m]);
+			values[1] = Int32GetDatum(revealed[r]);
+			values[2] = Int32GetDatum(x->users);
+			values[3] = Float8GetDatum(x->users ? x->p10 / x->users : 0);
+			values[4] = Float8GetDatum(x->users ? x->r20 / x->users : 0);
+			values[5] = Float8GetDatum(x->users ? x->ndcg10 / x->users : 0);
+			values[6] = Float8GetDatum((double) covered / ds->n_items);
+			if (x->users == 0)
+				nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	SPI_finish();
+	MemoryContextDelete(evalcxt);
+	return (Datum) 0;
+}
