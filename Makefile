@@ -26,3 +26,6 @@ include $(PGXS)
 .PHONY: fuzz
 fuzz:
 	$(MAKE) -C bench/fuzz PG_CONFIG=$(PG_CONFIG)
+
+# PGXS does not track header dependencies: rebuild everything when a header changes.
+$(OBJS): $(HEADERS)

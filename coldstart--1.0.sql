@@ -349,3 +349,141 @@ END
 $$;
 COMMENT ON FUNCTION coldstart.create_demo(name, integer, integer, bigint, integer, integer) IS
 	'create and fill schema_name.items, .users and .behaviours from the demo generators; refuses to overwrite existing tables; returns the row counts';
+
+-- ---------------------------------------------------------------------
+-- Training runs (src/runs.c)
+-- ---------------------------------------------------------------------
+-- Every call of train() or retrain(), scheduled or manual, is one row,
+-- written also when the run fails or is cancelled: the 'running' and
+-- 'failed' rows come from a background worker in a transaction of its own,
+-- the 'succeeded' update commits with the new model version.
+
+CREATE TABLE coldstart.training_runs (
+	run_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name          text NOT NULL,
+	kind          text NOT NULL CHECK (kind IN ('train', 'retrain')),
+	status        text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+	started       timestamptz NOT NULL,
+	finished      timestamptz,
+	seconds       double precision,
+	rows_read     bigint,
+	version       integer,
+	activated     boolean,
+	not_activated_because text,
+	metrics       jsonb,
+	error         text,
+	error_detail  text,
+	error_hint    text,
+	sqlstate      text,
+	pid           integer NOT NULL,
+	backend_start timestamptz,
+	run_by        name NOT NULL,
+	application_name text
+);
+CREATE INDEX training_runs_name_started ON coldstart.training_runs (name, started);
+CREATE INDEX training_runs_running ON coldstart.training_runs (run_id) WHERE status = 'running';
+SELECT pg_catalog.pg_extension_config_dump('coldstart.training_runs', '');
+SELECT pg_catalog.pg_extension_config_dump(
+	pg_catalog.pg_get_serial_sequence('coldstart.training_runs', 'run_id')::regclass, '');
+REVOKE ALL ON coldstart.training_runs FROM PUBLIC;
+
+COMMENT ON TABLE coldstart.training_runs IS
+	'one row per call of train() or retrain(), scheduled or manual, written also when the run fails';
+COMMENT ON COLUMN coldstart.training_runs.run_id IS 'run number, increasing';
+COMMENT ON SEQUENCE coldstart.training_runs_run_id_seq IS 'run numbers of coldstart.training_runs';
+COMMENT ON COLUMN coldstart.training_runs.name IS 'model name';
+COMMENT ON COLUMN coldstart.training_runs.kind IS 'train or retrain: the function called';
+COMMENT ON COLUMN coldstart.training_runs.status IS
+	'running, succeeded or failed; failed with finished NULL: the run was abandoned (its session ended, or its transaction rolled back, before it finished)';
+COMMENT ON COLUMN coldstart.training_runs.started IS 'when the run started';
+COMMENT ON COLUMN coldstart.training_runs.finished IS 'when the run succeeded or failed; NULL while running or if abandoned';
+COMMENT ON COLUMN coldstart.training_runs.seconds IS 'wall time of the run: reading the data, training, storing';
+COMMENT ON COLUMN coldstart.training_runs.rows_read IS 'behaviour rows read';
+COMMENT ON COLUMN coldstart.training_runs.version IS 'the model version the run stored';
+COMMENT ON COLUMN coldstart.training_runs.activated IS
+	'whether that version became the active one (false when promote_if_better kept it inactive)';
+COMMENT ON COLUMN coldstart.training_runs.not_activated_because IS
+	'why the new version was stored inactive (option promote_if_better)';
+COMMENT ON COLUMN coldstart.training_runs.metrics IS 'the summary train() returned: counts, losses, validation metric, options';
+COMMENT ON COLUMN coldstart.training_runs.error IS 'error message of a failed run';
+COMMENT ON COLUMN coldstart.training_runs.error_detail IS 'error detail of a failed run';
+COMMENT ON COLUMN coldstart.training_runs.error_hint IS 'error hint of a failed run';
+COMMENT ON COLUMN coldstart.training_runs.sqlstate IS 'SQLSTATE of the error of a failed run (57014: cancelled or timed out)';
+COMMENT ON COLUMN coldstart.training_runs.pid IS 'process ID of the backend that ran the training';
+COMMENT ON COLUMN coldstart.training_runs.backend_start IS 'when that backend started (tells a reused PID apart)';
+COMMENT ON COLUMN coldstart.training_runs.run_by IS 'the role that ran the training';
+COMMENT ON COLUMN coldstart.training_runs.application_name IS 'application_name of the session: pg_cron for scheduled runs';
+
+CREATE FUNCTION coldstart.training_in_progress(name text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'coldstart_training_in_progress' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION coldstart.training_in_progress(text) IS
+	'true while another session trains model name; a training_runs row still running whose model is not being trained was abandoned';
+
+CREATE FUNCTION coldstart.schedule_retrain(name text, schedule text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	job_name text;
+	command text;
+	cron_db text := current_setting('cron.database_name', true);
+	job bigint;
+BEGIN
+	IF name IS NULL OR schedule IS NULL THEN
+		RAISE EXCEPTION 'model name and schedule must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass a cron schedule such as ''0 3 * * *'' (every day at 03:00).';
+	END IF;
+	IF NOT EXISTS (SELECT FROM coldstart.models m WHERE m.name = schedule_retrain.name) THEN
+		RAISE EXCEPTION 'model "%" does not exist', name
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Train it first with coldstart.train(%L, ...).', name);
+	END IF;
+	job_name := 'coldstart-retrain-' || name;
+	command := format('SELECT coldstart.retrain(%L)', name);
+	-- pg_cron is optional: it is looked up only now, and called dynamically.
+	IF to_regprocedure('cron.schedule(text,text,text)') IS NULL THEN
+		IF cron_db IS NULL THEN
+			RAISE EXCEPTION 'pg_cron is not installed'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = 'coldstart does not need pg_cron; this function only schedules retrain() with it.',
+					  HINT = format('Add pg_cron to shared_preload_libraries, restart the server and CREATE EXTENSION pg_cron in the database named by cron.database_name; or have any scheduler run: %s', command);
+		ELSIF cron_db = current_database() THEN
+			RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  HINT = 'CREATE EXTENSION pg_cron, then call this function again.';
+		ELSE
+			RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = format('pg_cron schedules jobs from database %I (cron.database_name).', cron_db),
+					  HINT = format('In database %I, run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+									cron_db, job_name, schedule, command, current_database());
+		END IF;
+	END IF;
+	-- a job of the same name is replaced: scheduling again changes the schedule
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
+	RETURN job;
+END
+$$;
+COMMENT ON FUNCTION coldstart.schedule_retrain(text, text) IS
+	'schedule coldstart.retrain(name) with pg_cron (cron syntax, e.g. ''0 3 * * *'') as job coldstart-retrain-<name>, replacing a job of that name; needs pg_cron in this database';
+
+CREATE FUNCTION coldstart.unschedule_retrain(name text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done boolean;
+BEGIN
+	IF to_regprocedure('cron.schedule(text,text,text)') IS NULL THEN
+		RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Jobs scheduled from another database are removed there, with cron.unschedule(job_name).';
+	END IF;
+	-- (pg_cron 1.4 declares cron.unschedule(job_name name))
+	EXECUTE 'SELECT cron.unschedule($1::name)' INTO done USING 'coldstart-retrain-' || name;
+	RETURN done;
+END
+$$;
+COMMENT ON FUNCTION coldstart.unschedule_retrain(text) IS
+	'remove the pg_cron job coldstart-retrain-<name> made by schedule_retrain()';

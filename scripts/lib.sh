@@ -34,11 +34,20 @@ cs_install_packages() {
 	fi
 }
 
+# Build and install under one lock: several working trees (and engineers) share
+# this machine's pkglibdir, and a half-copied coldstart.so must never be loaded.
+CS_BUILD_LOCK=${CS_BUILD_LOCK:-/tmp/coldstart-build.lock}
+
 cs_build_install() {
-	cs_say "building coldstart"
-	make -C "$CS_ROOT" -s PG_CONFIG="$CS_PGBIN/pg_config" WERROR=1 >&2
-	cs_say "installing coldstart into $("$CS_PGBIN/pg_config" --pkglibdir)"
-	cs_as_root make -C "$CS_ROOT" -s PG_CONFIG="$CS_PGBIN/pg_config" install >&2
+	(
+		: >>"$CS_BUILD_LOCK" 2>/dev/null || true
+		exec 9<"$CS_BUILD_LOCK" || exit 1
+		flock -n 9 || { cs_say "waiting for $CS_BUILD_LOCK (another build or install)"; flock 9; }
+		cs_say "building coldstart in $CS_ROOT"
+		make -C "$CS_ROOT" -s -j"$(nproc)" PG_CONFIG="$CS_PGBIN/pg_config" WERROR=1 >&2 || exit 1
+		cs_say "installing coldstart into $("$CS_PGBIN/pg_config" --pkglibdir)"
+		cs_as_root make -C "$CS_ROOT" -s PG_CONFIG="$CS_PGBIN/pg_config" WERROR=1 install >&2
+	)
 }
 
 # A free TCP port on 127.0.0.1.
@@ -54,24 +63,65 @@ cs_free_port() {
 	return 1
 }
 
+# cs_pg_dir NAME: the folder for the private server NAME: .pg/NAME in this
+# working tree, or a folder under /tmp when the postgres account cannot reach the
+# working tree (a clone under /root, for instance).
+cs_pg_dir() {
+	if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -r "$CS_ROOT/Makefile" 2>/dev/null; then
+		echo "$CS_ROOT/.pg/$1"
+	else
+		echo "/tmp/coldstart-$(printf %s "$CS_ROOT" | cksum | cut -d' ' -f1)/$1"
+	fi
+}
+
+# cs_server_running DIR: true if the server whose data is DIR/data is up.
+cs_server_running() {
+	[ -f "$1/data/postmaster.pid" ] &&
+		cs_as_server "$CS_PGBIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1
+}
+
+# cs_server_env DIR: export PGHOST, PGPORT, PGUSER for the running server of DIR
+# (its port is line 4 of postmaster.pid) and write DIR/env for humans to source.
+cs_server_env() {
+	local dir port
+	dir=$(cd "$1" && pwd)
+	port=$(sed -n 4p "$dir/data/postmaster.pid" 2>/dev/null)
+	[ -n "$port" ] || { cs_say "no server running in $dir"; return 1; }
+	export PGHOST="$dir/sock" PGPORT="$port" PGUSER=postgres
+	printf 'export PGHOST=%s PGPORT=%s PGUSER=postgres PGDATABASE=coldstart\n' \
+		"$PGHOST" "$PGPORT" >"$dir/env"
+}
+
 # cs_server_start DIR [extra postgresql.conf lines...]
 # Creates (if needed) and starts a private server whose data, socket and log
-# live in DIR; exports PGHOST, PGPORT, PGUSER, PGDATABASE for it.
+# live in DIR; exports PGHOST, PGPORT, PGUSER, PGDATABASE for it and writes
+# them to DIR/env.  A server already running in DIR is reused as it is.
 cs_server_start() {
 	local dir=$1; shift
-	local port
+	local port attempt line
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
-	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
-	if [ ! -f "$dir/data/PG_VERSION" ]; then
-		cs_say "initdb $dir/data"
-		cs_as_server "$CS_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
-			--no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-			{ cat "$dir/initdb.log" >&2; return 1; }
+	# A Unix socket path holds at most 107 bytes.
+	if [ ${#dir} -gt 85 ]; then
+		cs_say "server folder path too long for a Unix socket: $dir"
+		return 1
 	fi
-	port=$(cs_free_port) || { cs_say "no free port"; return 1; }
-	cs_as_server mkdir -p "$dir/sock"
-	cat >"$dir/conf.tmp" <<CONF
+	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+	if cs_server_running "$dir"; then
+		cs_say "reusing the PostgreSQL server running in $dir"
+		[ $# -eq 0 ] || cs_say "(its settings are left as they are; stop it to apply: $*)"
+	else
+		if [ ! -f "$dir/data/PG_VERSION" ]; then
+			cs_say "initdb $dir/data"
+			cs_as_server "$CS_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
+				--no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+				{ cat "$dir/initdb.log" >&2; return 1; }
+		fi
+		cs_as_server mkdir -p "$dir/sock"
+		# The free port may be taken between the check and the start: retry.
+		for attempt in 1 2 3; do
+			port=$(cs_free_port) || { cs_say "no free port"; return 1; }
+			cat >"$dir/conf.tmp" <<CONF
 port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/sock'
@@ -88,16 +138,26 @@ shared_buffers = 256MB
 max_connections = 50
 lc_messages = 'C'
 CONF
-	for line in "$@"; do echo "$line" >>"$dir/conf.tmp"; done
-	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/conf.tmp"; fi
-	cs_as_server cp "$dir/conf.tmp" "$dir/data/postgresql.auto.conf"
-	rm -f "$dir/conf.tmp"
-	cs_say "starting PostgreSQL on port $port (socket $dir/sock)"
-	cs_as_server "$CS_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
-		{ tail -20 "$dir/server.log" >&2; return 1; }
-	export PGHOST="$dir/sock" PGPORT="$port" PGUSER=postgres
-	psql -X -q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'coldstart'" -tA | grep -q 1 ||
-		psql -X -q -d postgres -c "CREATE DATABASE coldstart" >/dev/null
+			for line in "$@"; do echo "$line" >>"$dir/conf.tmp"; done
+			if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/conf.tmp"; fi
+			cs_as_server cp "$dir/conf.tmp" "$dir/data/postgresql.auto.conf"
+			rm -f "$dir/conf.tmp"
+			cs_say "starting PostgreSQL on port $port (socket $dir/sock)"
+			if cs_as_server "$CS_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+				start >/dev/null; then
+				break
+			fi
+			if [ "$attempt" -lt 3 ] && tail -5 "$dir/server.log" | grep -q "Address already in use"; then
+				continue
+			fi
+			tail -20 "$dir/server.log" >&2
+			return 1
+		done
+	fi
+	cs_server_env "$dir" || return 1
+	"$CS_PGBIN/psql" -X -q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'coldstart'" -tA | grep -q 1 ||
+		"$CS_PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE coldstart" >/dev/null ||
+		return 1
 	export PGDATABASE=coldstart
 }
 

@@ -56,18 +56,37 @@ cs_check_model_name(const char *name)
 				 errmsg("model name is longer than %d bytes", MAX_NAME_BYTES)));
 }
 
+static void
+training_locktag(const char *name, LOCKTAG *tag)
+{
+	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, CS_LOCK_CLASS, h, 2);
+}
+
 void
 cs_catalog_lock(const char *name)
 {
 	LOCKTAG		tag;
-	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_LOCK_CLASS, h, 2);
+	training_locktag(name, &tag);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("model \"%s\" is being trained by another session", name),
 				 errhint("Wait for that training to finish; pg_stat_activity shows it.")));
+}
+
+bool
+cs_catalog_training_in_progress(const char *name)
+{
+	LOCKTAG		tag;
+	int			holders;
+
+	/* looks at the lock table without taking the lock, so it never gets in the way */
+	training_locktag(name, &tag);
+	(void) GetLockConflicts(&tag, ExclusiveLock, &holders);
+	return holders > 0;
 }
 
 bool
@@ -98,8 +117,9 @@ cs_catalog_active(const char *name, CsActiveModel *out)
 	out->trained_at = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
 	out->refreshed_at = isnull ? 0 : DatumGetInt64(d);
+	/* detoast first: a short spec has a 1-byte header, a long one is TOASTed */
 	d = SPI_getbinval(tup, desc, 4, &isnull);
-	out->spec = (Jsonb *) SPI_datumTransfer(d, false, -1);
+	out->spec = (Jsonb *) SPI_datumTransfer(PointerGetDatum(PG_DETOAST_DATUM(d)), false, -1);
 	d = SPI_getbinval(tup, desc, 5, &isnull);
 	out->validation_metric = isnull ? NAN : DatumGetFloat8(d);
 	return true;

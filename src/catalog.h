@@ -15,6 +15,12 @@
  */
 extern void cs_catalog_lock(const char *name);
 
+/*
+ * True while another session holds the training lock of name (a training of
+ * it is under way).  Takes no lock.
+ */
+extern bool cs_catalog_training_in_progress(const char *name);
+
 /* Raise "model \"%s\" does not exist" unless a version of name exists. */
 extern void cs_catalog_check_name(const char *name);
 

@@ -67,8 +67,8 @@ strmap_init(StrMap *m, int size)
 {
 	m->size = size;
 	m->count = 0;
-	m->keys = palloc0(sizeof(char *) * size);
-	m->vals = palloc(sizeof(int) * size);
+	m->keys = palloc_extended(sizeof(char *) * (Size) size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	m->vals = palloc_extended(sizeof(int) * (Size) size, MCXT_ALLOC_HUGE);
 }
 
 static int *
@@ -145,11 +145,22 @@ qualified_name(Oid relid)
 {
 	char	   *rel = get_rel_name(relid);
 
+	char		relkind = get_rel_relkind(relid);
+	char	   *name;
+
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_VIEW && relkind != RELKIND_MATVIEW &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s is not a table or view", name),
+				 errhint("Pass a table, view, materialized view or foreign table.")));
+	return name;
 }
 
 void
@@ -193,16 +204,21 @@ check_id_column(Oid relid, const char *relname, const char *col, const char *opt
 }
 
 /*
- * Run a query and hand each batch of rows to fn.  It takes a fresh snapshot
- * (read_only = false), so that evaluate() sees the copy it has just made.
+ * Run a query on relation relname and hand each batch of rows to fn.  It
+ * takes a fresh snapshot (read_only = false), so that evaluate() sees the
+ * copy it has just made.  What the rows read so far hold (in the current
+ * context: SPI's, where the dataset is built) counts against the training
+ * memory budget after every batch, so that too big a table fails early with
+ * the figures, never at palloc's 1 GB limit or out of memory.
  */
 typedef void (*batch_fn) (SPITupleTable *tuptable, uint64 n, void *arg);
 
 static void
-scan_query(const char *sql, batch_fn fn, void *arg)
+scan_query(const char *sql, const char *relname, batch_fn fn, void *arg)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
 	Portal		portal;
+	uint64		rows = 0;
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql, SPI_result_code_string(SPI_result));
@@ -212,9 +228,17 @@ scan_query(const char *sql, batch_fn fn, void *arg)
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
+		rows += SPI_processed;
 		fn(SPI_tuptable, SPI_processed, arg);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
+		if (MemoryContextMemAllocated(CurrentMemoryContext, true) > CS_TRAIN_MEMORY_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("training data takes %s after " UINT64_FORMAT " rows of %s, more than coldstart.train_memory (%s)",
+							cs_format_bytes(MemoryContextMemAllocated(CurrentMemoryContext, true)),
+							rows, relname, cs_format_bytes(CS_TRAIN_MEMORY_BYTES)),
+					 errhint("Raise coldstart.train_memory, train on a sample, or choose fewer feature columns.")));
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
@@ -538,7 +562,8 @@ build_vocabulary(FeatRead *fr, int c, const int32 *order, int n_ent, int buckets
 
 	if (col->reader.kind == CS_COL_CATEGORICAL)
 	{
-		char	  **sorted = palloc(sizeof(char *) * Max(col->vocab.count, 1));
+		char	  **sorted = palloc_extended(sizeof(char *) * Max(col->vocab.count, 1),
+												 MCXT_ALLOC_HUGE);
 		int			k = 0;
 
 		for (int i = 0; i < col->vocab.size; i++)
@@ -547,7 +572,7 @@ build_vocabulary(FeatRead *fr, int c, const int32 *order, int n_ent, int buckets
 		if (k == 0)
 			return false;
 		qsort(sorted, k, sizeof(char *), cmp_strptr);
-		remap[c] = palloc(sizeof(int) * k);
+		remap[c] = palloc_extended(sizeof(int) * k, MCXT_ALLOC_HUGE);
 		for (int i = 0; i < k; i++)
 			remap[c][strmap_get(&col->vocab, sorted[i])] = f->n_values + i;
 		while (f->n_values + k > *values_cap)
@@ -642,7 +667,7 @@ read_features(CsDataset *ds, Oid relid, const char *relname, const char *key,
 
 	initStringInfo(&sql);
 	featread_columns(&fr, relid, key, given, requests, items_side, &sql);
-	scan_query(sql.data, featread_batch, &fr);
+	scan_query(sql.data, relname, featread_batch, &fr);
 	*rows_read += fr.n + *rows_skipped;
 
 	order = palloc_extended(sizeof(int32) * Max(fr.n, 1), MCXT_ALLOC_HUGE);
@@ -1054,7 +1079,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 	appendStringInfo(&sql, "SELECT %s, %s, %s, %s FROM %s",
 					 quote_identifier(opts->col_user), quote_identifier(opts->col_item),
 					 quote_identifier(opts->col_action), quote_identifier(opts->col_ts), rel);
-	scan_query(sql.data, behread_batch, &br);
+	scan_query(sql.data, rel, behread_batch, &br);
 
 	if (br.n == 0)
 		ereport(ERROR,

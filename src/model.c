@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "common/base64.h"
+#include "common/jsonapi.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
@@ -28,24 +29,38 @@ report_invalid(int sqlstate, const char *reason)
 			 errmsg("invalid coldstart model: %s", reason)));
 }
 
-/* Strings in the pool must be valid in the database encoding. */
+/*
+ * What the freestanding decoder cannot check: strings in the pool must be
+ * valid in the database encoding, and the options text (embedded as is in
+ * model_info()'s output) empty or a JSON object.
+ */
 static void
-check_strings_encoding(const CsModel *m)
+check_strings(const CsModel *m, int sqlstate)
 {
 	uint64		pos = 0;
+	size_t		optlen = strlen(m->options);
 
 	while (pos < m->strings_size)
 	{
 		size_t		len = strlen(m->strings + pos);
 
 		if (!pg_verifymbstr(m->strings + pos, len, true))
-			report_invalid(ERRCODE_INVALID_BINARY_REPRESENTATION,
-						   "string pool is not valid in the database encoding");
+			report_invalid(sqlstate, "string pool is not valid in the database encoding");
 		pos += len + 1;
 	}
-	if (!pg_verifymbstr(m->options, strlen(m->options), true))
-		report_invalid(ERRCODE_INVALID_BINARY_REPRESENTATION,
-					   "options text is not valid in the database encoding");
+	if (!pg_verifymbstr(m->options, optlen, true))
+		report_invalid(sqlstate, "options text is not valid in the database encoding");
+	if (optlen > 0)
+	{
+		JsonLexContext *lex = makeJsonLexContextCstringLen((char *) m->options, optlen,
+														   GetDatabaseEncoding(), false);
+		const char *p = m->options;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p != '{' || pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+			report_invalid(sqlstate, "options text is not a JSON object");
+	}
 }
 
 void
@@ -58,7 +73,7 @@ cs_model_open_varlena(struct varlena *v, CsModel *m)
 	reason = cs_model_check(v, VARSIZE(v), m);
 	if (reason != NULL)
 		report_invalid(ERRCODE_INVALID_BINARY_REPRESENTATION, reason);
-	check_strings_encoding(m);
+	check_strings(m, ERRCODE_INVALID_BINARY_REPRESENTATION);
 }
 
 struct varlena *
@@ -96,7 +111,7 @@ model_from_body(const char *body, Size len, int sqlstate)
 	reason = cs_model_check(v, len + VARHDRSZ, &m);
 	if (reason != NULL)
 		report_invalid(sqlstate, reason);
-	check_strings_encoding(&m);
+	check_strings(&m, sqlstate);
 	return v;
 }
 
@@ -217,12 +232,12 @@ model_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&s,
 					 "{\"format_version\": %d, \"size_bytes\": " UINT64_FORMAT
 					 ", \"dimension\": %d, \"hidden\": %d, \"items\": %d"
-					 ", \"content_dimension\": %d, \"history_length\": %d"
+					 ", \"content_dimension\": %d, \"history_length\": %d, \"history_prior\": %g"
 					 ", \"half_life_seconds\": %.17g"
 					 ", \"item_vocabulary\": %d, \"user_vocabulary\": %d"
 					 ", \"item_columns\": ",
 					 (int) m.hdr->format_version, m.size, m.dim, m.hidden, m.n_items,
-					 m.content_dim, m.history_length, m.half_life,
+					 m.content_dim, m.history_length, (double) m.history_prior, m.half_life,
 					 m.n_item_values, m.n_user_values);
 	append_columns(&s, &m, m.item_columns, m.n_item_columns);
 	appendStringInfoString(&s, ", \"user_columns\": ");
@@ -294,6 +309,18 @@ cs_builder_total_size(CsModelBuilder *b)
 	}
 	for (int id = 1; id <= CS_SEC_COUNT; id++)
 		pos = TYPEALIGN(8, pos) + b->size[id];
+	return TYPEALIGN(8, pos);
+}
+
+uint64
+cs_model_layout_size(const CsModelHeader *hdr, uint64 strings_bytes, uint64 options_bytes)
+{
+	uint64		pos = sizeof(CsModelHeader) + CS_SEC_COUNT * sizeof(CsSection);
+
+	for (int id = 1; id <= CS_SEC_COUNT; id++)
+		pos = TYPEALIGN(8, pos) + (id == CS_SEC_STRINGS ? strings_bytes :
+								   id == CS_SEC_OPTIONS ? options_bytes :
+								   cs_section_expected_size(hdr, id));
 	return TYPEALIGN(8, pos);
 }
 

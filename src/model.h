@@ -40,6 +40,14 @@ extern uint64 cs_builder_total_size(CsModelBuilder *b);
 /* The finished, validated value (palloc'd in the current context). */
 extern struct varlena *cs_builder_finish(CsModelBuilder *b);
 
+/*
+ * Bytes a model of these dimensions takes (what cs_builder_finish() lays
+ * out), from its header and the sizes of its string pool and options text;
+ * training checks it against CS_MODEL_MAX_BYTES before it starts.
+ */
+extern uint64 cs_model_layout_size(const CsModelHeader *hdr, uint64 strings_bytes,
+								   uint64 options_bytes);
+
 /* Format a byte count for messages ("12 MB"). */
 extern char *cs_format_bytes(uint64 bytes);
 

@@ -202,7 +202,7 @@ check_columns(const CsModel *m, const CsColumn *cols, int ncols,
 				if (*dense_seen)
 					FAIL("more than one dense item column");
 				if (col->count != 0 || col->first_edge != 0 || (col->flags & CS_COLF_ARRAY) ||
-					col->dim != m->content_dim)
+					col->dim < 1 || col->dim != m->content_dim)
 					FAIL("dense item column \"%s\" does not match the content dimension",
 						 m->strings + col->name);
 				*dense_seen = 1;
@@ -248,8 +248,6 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 			 CS_MODEL_FORMAT);
 	if (h->flags != 0)
 		FAIL("unknown flags %08x", h->flags);
-	if (h->reserved0 != 0)
-		FAIL("reserved header fields are not zero");
 	for (int i = 0; i < 8; i++)
 		if (h->reserved[i] != 0)
 			FAIL("reserved header fields are not zero");
@@ -267,6 +265,8 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 		(err = check_range("bucket edge count", h->n_edges, 0, CS_MAX_ROWS)) ||
 		(err = check_range("history length", h->history_length, 1, CS_MAX_HISTORY)))
 		return err;
+	if (!isfinite(h->history_prior) || h->history_prior < 0 || h->history_prior > 1e6)
+		FAIL("history prior must be a number between 0 and 1000000");
 	if (!isfinite(h->half_life) || h->half_life <= 0)
 		FAIL("half-life must be a positive number of seconds");
 	if (h->n_sections != CS_SEC_COUNT)
@@ -288,10 +288,9 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 				 cs_section_name(id));
 		if (s->reserved != 0)
 			FAIL("section %s has non-zero reserved field", cs_section_name(id));
-		pos = align8(pos);
-		if (s->offset != pos)
+		if (s->offset != align8(pos))
 			FAIL("section %s starts at byte %llu, expected %llu", cs_section_name(id),
-				 (unsigned long long) s->offset, (unsigned long long) pos);
+				 (unsigned long long) s->offset, (unsigned long long) align8(pos));
 		if (id == CS_SEC_STRINGS || id == CS_SEC_OPTIONS)
 		{
 			if (s->size < 1)
@@ -302,6 +301,7 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 				 (unsigned long long) s->size, (unsigned long long) expect);
 		if (s->offset > size || s->size > size - s->offset)
 			FAIL("truncated: section %s ends beyond the value", cs_section_name(id));
+		/* pos is still the previous section's end: the padding lies in between */
 		for (uint64_t p = pos; p < s->offset; p++)
 			if (base[p] != 0)
 				FAIL("non-zero padding before section %s", cs_section_name(id));
@@ -310,7 +310,8 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 		pos = s->offset + s->size;
 	}
 	if (align8(pos) != size)
-		FAIL("%llu bytes after the last section", (unsigned long long) (size - pos));
+		FAIL("value of %llu bytes, but its last section ends at byte %llu",
+			 (unsigned long long) size, (unsigned long long) pos);
 	for (uint64_t p = pos; p < size; p++)
 		if (base[p] != 0)
 			FAIL("non-zero padding after the last section");
@@ -329,6 +330,7 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 	m->n_labels = h->n_labels;
 	m->n_edges = h->n_edges;
 	m->history_length = h->history_length;
+	m->history_prior = h->history_prior;
 	m->half_life = h->half_life;
 	m->strings = sec[CS_SEC_STRINGS];
 	m->strings_size = secsize[CS_SEC_STRINGS];

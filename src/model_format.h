@@ -93,7 +93,7 @@ typedef struct CsModelHeader
 	int32_t		n_labels;
 	int32_t		n_edges;
 	int32_t		history_length;
-	uint32_t	reserved0;		/* must be zero */
+	float		history_prior;	/* pseudo-weight that shrinks short histories; >= 0 */
 	double		half_life;		/* seconds; > 0 */
 	uint32_t	reserved[8];	/* must be zero */
 	/* followed by n_sections CsSection entries */
@@ -151,6 +151,7 @@ typedef struct CsModel
 	int			n_labels;
 	int			n_edges;
 	int			history_length;
+	float		history_prior;
 	double		half_life;
 
 	const char *strings;

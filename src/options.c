@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -49,14 +50,17 @@ static const OptDesc opt_descs[] = {
 	{"actions", OPT_SPECIAL, 0, 0, 0, false},
 	{"action_weights", OPT_SPECIAL, 0, 0, 0, false},
 	{"target", OPT_SPECIAL, 0, 0, 0, false},
+	{"target_balance", OPT_FLOAT, OFF(target_balance), 0, 1, false},
 	{"dim", OPT_INT, OFF(dim), 1, CS_MAX_DIM, false},
 	{"hidden", OPT_INT, OFF(hidden), 0, CS_MAX_HIDDEN, false},
 	{"history_length", OPT_INT, OFF(history_length), 1, CS_MAX_HISTORY, false},
+	{"history_prior", OPT_FLOAT, OFF(history_prior), 0, 1000000, false},
 	{"half_life", OPT_DURATION, OFF(half_life), 1, 1e12, false},
 	{"buckets", OPT_INT, OFF(buckets), 2, 1000, false},
 	{"epochs", OPT_INT, OFF(epochs), 1, 1000, false},
 	{"learning_rate", OPT_FLOAT, OFF(learning_rate), 1e-6, 10, false},
 	{"l2", OPT_FLOAT, OFF(l2), 0, 10, false},
+	{"dropout", OPT_FLOAT, OFF(dropout), 0, 0.9, false},
 	{"batch_size", OPT_INT, OFF(batch_size), 1, 65536, false},
 	{"seed", OPT_INT64, OFF(seed), 0, 9.2e18, false},
 	{"max_prefixes", OPT_INT, OFF(max_prefixes), 0, 100000000, false},
@@ -102,15 +106,18 @@ set_defaults(CsOptions *o)
 	o->dim = 64;
 	o->hidden = 0;
 	o->history_length = 50;
+	o->history_prior = 1;
 	o->half_life = 30 * 86400.0;
 	o->buckets = 8;
 	o->epochs = 20;
-	o->learning_rate = 0.005;
-	o->l2 = 1e-6;
+	o->learning_rate = 0.002;
+	o->l2 = 1e-3;
+	o->dropout = 0.2;
 	o->batch_size = 256;
 	o->target = CS_TARGET_ALL;
+	o->target_balance = 0.25;
 	o->seed = 42;
-	o->max_prefixes = 0;
+	o->max_prefixes = 10;
 	o->full_softmax_items = 20000;
 	o->negatives = 1024;
 	o->validation_fraction = 0.1;
@@ -158,8 +165,9 @@ jbv_type_name(JsonbValue *v)
 		case jbvArray:
 			return "an array";
 		case jbvObject:
-		case jbvBinary:
 			return "an object";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
 		default:
 			return "a value";
 	}
@@ -179,7 +187,8 @@ bad_option(const char *name, const char *expected, JsonbValue *v)
 static double
 numeric_value(JsonbValue *v)
 {
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+	/* out of range of a double: +-Infinity or 0, which the range checks refuse */
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 											  NumericGetDatum(v->val.numeric)));
 }
 
@@ -216,13 +225,29 @@ duration_value(const char *name, JsonbValue *v)
 		return numeric_value(v);
 	if (v->type == jbvString)
 	{
+		/* interval_in's parsing, with an error that names the option */
 		char	   *s = pnstrdup(v->val.string.val, v->val.string.len);
-		Interval   *iv;
+		char		workbuf[256];
+		char	   *field[MAXDATEFIELDS];
+		int			ftype[MAXDATEFIELDS];
+		int			nf,
+					dtype = 0,
+					dterr;
+		struct pg_itm_in itm;
+		Interval	iv;
 
-		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
-		return iv->time / 1e6 + iv->day * 86400.0 + iv->month * 30.0 * 86400.0;
+		memset(&itm, 0, sizeof(itm));
+		dterr = ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
+		if (dterr == 0)
+			dterr = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
+		if (dterr == DTERR_BAD_FORMAT)
+			dterr = DecodeISO8601Interval(s, &dtype, &itm);
+		if (dterr != 0 || dtype != DTK_DELTA || itmin2interval(&itm, &iv) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" must be a number of seconds or an interval such as '7 days', not \"%s\"",
+							name, s)));
+		return iv.time / 1e6 + iv.day * 86400.0 + iv.month * 30.0 * 86400.0;
 	}
 	bad_option(name, "a number of seconds or an interval such as '7 days'", v);
 }
@@ -306,40 +331,47 @@ feature_kind(const char *name, const char *kind)
 			 errdetail("Valid kinds are: auto, categorical, numeric, dense.")));
 }
 
+/* The list being built for "item_features" or "user_features", and its name. */
+typedef struct FeatureList
+{
+	const char *option;
+	List	   *l;
+} FeatureList;
+
 static void
 feature_pair(const char *key, JsonbValue *val, void *arg)
 {
-	List	  **l = arg;
+	FeatureList *fl = arg;
 	CsFeatureRequest *r = palloc(sizeof(CsFeatureRequest));
 
 	r->name = pstrdup(key);
-	r->kind = feature_kind(key, string_value(key, val));
-	*l = lappend(*l, r);
+	r->kind = feature_kind(key, string_value(psprintf("%s.%s", fl->option, key), val));
+	fl->l = lappend(fl->l, r);
 }
 
 static void
 feature_elem(JsonbValue *val, void *arg)
 {
-	List	  **l = arg;
+	FeatureList *fl = arg;
 	CsFeatureRequest *r = palloc(sizeof(CsFeatureRequest));
 
-	r->name = string_value("feature column", val);
+	r->name = string_value(psprintf("%s[%d]", fl->option, list_length(fl->l)), val);
 	r->kind = 0;
-	*l = lappend(*l, r);
+	fl->l = lappend(fl->l, r);
 }
 
 static List *
 parse_features(const char *name, JsonbValue *v)
 {
-	List	   *l = NIL;
+	FeatureList fl = {name, NIL};
 
 	if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
-		for_each_elem(name, v, feature_elem, &l);
+		for_each_elem(name, v, feature_elem, &fl);
 	else if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
-		for_each_pair(name, v, feature_pair, &l);
+		for_each_pair(name, v, feature_pair, &fl);
 	else
 		bad_option(name, "an array of column names or an object of column: kind", v);
-	return l;
+	return fl.l;
 }
 
 static void
@@ -641,17 +673,17 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 		appendStringInfoChar(out, '}');
 	}
 	appendStringInfo(out,
-					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d"
+					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d, \"history_prior\": %.9g"
 					 ", \"half_life\": %.17g, \"buckets\": %d, \"epochs\": %d"
-					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"batch_size\": %d"
-					 ", \"target\": \"%s\", \"seed\": " INT64_FORMAT
+					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"dropout\": %.9g, \"batch_size\": %d"
+					 ", \"target\": \"%s\", \"target_balance\": %.9g, \"seed\": " INT64_FORMAT
 					 ", \"max_prefixes\": %d, \"full_softmax_items\": %d"
 					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
 					 ", \"patience\": %d, \"keep_versions\": %d"
 					 ", \"promote_if_better\": %s",
-					 o->dim, o->hidden, o->history_length, o->half_life, o->buckets,
-					 o->epochs, o->learning_rate, o->l2, o->batch_size,
-					 cs_target_name(o->target), o->seed, o->max_prefixes,
+					 o->dim, o->hidden, o->history_length, o->history_prior, o->half_life, o->buckets,
+					 o->epochs, o->learning_rate, o->l2, o->dropout, o->batch_size,
+					 cs_target_name(o->target), o->target_balance, o->seed, o->max_prefixes,
 					 o->full_softmax_items, o->negatives, o->validation_fraction,
 					 o->patience, o->keep_versions,
 					 o->promote_if_better ? "true" : "false");

@@ -60,6 +60,7 @@ typedef struct CsOptions
 	int			dim;
 	int			hidden;
 	int			history_length;
+	double		history_prior;
 	double		half_life;		/* seconds */
 	int			buckets;
 
@@ -67,8 +68,10 @@ typedef struct CsOptions
 	int			epochs;
 	double		learning_rate;
 	double		l2;
+	double		dropout;
 	int			batch_size;
 	CsTarget	target;
+	double		target_balance;
 	int64		seed;
 	int			max_prefixes;	/* per user and epoch; 0: all */
 	int			full_softmax_items; /* above: sampled softmax */

@@ -310,6 +310,11 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	int			n = 0;
 	CsHistItem *h;
 
+	if (s->behaviours == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has no \"behaviours\" relation in its spec", s->name),
+				 errhint("Train the model again with coldstart.train().")));
 	check_relation(s, s->behaviours);
 	if (s->plan_history == NULL)
 	{
@@ -703,7 +708,7 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 		}
 	}
 	if (sum > 0)
-		cblas_sscal(d, (float) (1.0 / sum), h, 1);
+		cblas_sscal(d, (float) (1.0 / (sum + m->history_prior)), h, 1);
 	{
 		CsNet		net = {d, m->hidden, m->user_base, m->user_value_vectors, m->history,
 		m->hidden_w1, m->hidden_b1, m->hidden_w2};

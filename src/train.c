@@ -191,6 +191,7 @@ typedef struct Trainer
 	float	   *bneg;
 	int32	   *neg_slot;
 	float	   *pos;
+	float	   *rho;
 	int32	   *target_slot;
 	int64	   *hist_start;
 	int32	   *hist_slot;
@@ -403,7 +404,7 @@ reset_slots(Trainer *T)
  * normalised weights appended to the batch's history lists.
  */
 static void
-add_history(Trainer *T, int u, int p, int64 *n_hist)
+add_history(Trainer *T, int u, int p, int64 *n_hist, bool learn)
 {
 	const CsHistories *h = T->h;
 	const CsEvent *ev = h->events + h->start[u];
@@ -415,16 +416,21 @@ add_history(Trainer *T, int u, int p, int64 *n_hist)
 
 	for (int64 j = from; j < cut; j++)
 	{
-		float		w = cs_event_weight(T->ds->kind_weights[ev[j].kind], t_ref, ev[j].ts,
-										T->o->half_life);
+		float		w;
+
+		/* dropout: learn not to lean on any single behaviour */
+		if (learn && T->o->dropout > 0 && cs_random_double(&T->rng) < T->o->dropout)
+			continue;
+		w = cs_event_weight(T->ds->kind_weights[ev[j].kind], t_ref, ev[j].ts, T->o->half_life);
 
 		T->hist_slot[*n_hist] = slot_of(T, ev[j].item);
 		T->hist_w[*n_hist] = w;
 		sum += w;
 		(*n_hist)++;
 	}
+	/* a shrunk mean: a short history pulls the user less far from the prior */
 	for (int64 k = first; k < *n_hist; k++)
-		T->hist_w[k] = (float) (T->hist_w[k] / sum);
+		T->hist_w[k] = (float) (T->hist_w[k] / (sum + T->o->history_prior));
 }
 
 static int64
@@ -479,7 +485,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 	int			ncand;
 	double		loss = 0;
 	float	   *cand;
-	float		inv_b = 1.0f / B;
+	double		rho_sum = 0;
 
 	reset_slots(T);
 
@@ -492,7 +498,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		int			t;
 
 		T->hist_start[r] = n_hist;
-		add_history(T, u, p, &n_hist);
+		add_history(T, u, p, &n_hist, learn);
 		T->attr_start[r] = n_attr;
 		n_attr = add_attrs(T, u, n_attr);
 		if (o->target == CS_TARGET_NEXT)
@@ -563,6 +569,20 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, ncand, d,
 				1.0f, T->U, d, cand, d, 0.0f, T->S, ncand);
 
+	/*
+	 * Example weights: |targets|^(1 - target_balance).  With balance 1 every
+	 * example weighs the same; with 0 every target does, which makes the
+	 * model rank by how many users go on to want an item.
+	 */
+	for (int r = 0; r < B; r++)
+	{
+		int			u = ex[r].user;
+		int			m = (int) (T->dstart[u + 1] - T->dstart[u]);
+
+		T->rho[r] = (float) pow(m - ex[r].prefix, 1.0 - o->target_balance);
+		rho_sum += T->rho[r];
+	}
+
 	for (int r = 0; r < B; r++)
 	{
 		int			u = ex[r].user,
@@ -571,6 +591,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		const int32 *di = T->ditems + T->dstart[u];
 		float	   *s = T->S + (Size) r * ncand;
 		uint32		stamp = ++T->stamp;
+		float		inv_b = (float) (T->rho[r] / rho_sum);
+		double		loss_before = loss;
 
 		if (T->sampled)
 		{
@@ -635,6 +657,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 					s[di[j]] -= y * inv_b;
 			}
 		}
+		/* report the weighted mean loss */
+		loss = loss_before + (loss - loss_before) * inv_b * B;
 	}
 	if (!isfinite(loss))
 		ereport(ERROR,
@@ -801,7 +825,7 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 				for (int r = 0; r < nb; r++)
 				{
 					T->hist_start[r] = n_hist;
-					add_history(T, ex[r].user, ex[r].prefix, &n_hist);
+					add_history(T, ex[r].user, ex[r].prefix, &n_hist, false);
 					T->attr_start[r] = n_attr;
 					n_attr = add_attrs(T, ex[r].user, n_attr);
 				}
@@ -958,6 +982,7 @@ alloc_batch(Trainer *T, Size *bytes)
 	T->bneg = cs_alloc_huge(sizeof(float) * ncand);
 	T->neg_slot = cs_alloc_huge(sizeof(int32) * ncand);
 	T->pos = cs_alloc_huge(sizeof(float) * B);
+	T->rho = cs_alloc_huge(sizeof(float) * B);
 	T->target_slot = cs_alloc_huge(sizeof(int32) * B);
 	T->hist_start = cs_alloc_huge(sizeof(int64) * (B + 1));
 	T->hist_slot = cs_alloc_huge(sizeof(int32) * max_hist);
@@ -992,6 +1017,57 @@ estimate_bytes(const CsDataset *ds, const CsHistories *h, const CsOptions *o, bo
 		(Size) h->start[h->n_users] * 12 + model;
 }
 
+static uint64
+string_bytes(char *const *values, int n)
+{
+	uint64		bytes = 0;
+
+	for (int i = 0; i < n; i++)
+		if (values[i] != NULL)
+			bytes += strlen(values[i]) + 1;
+	return bytes;
+}
+
+/*
+ * Refuse, before any training, a model bigger than a coldstart.model can
+ * hold: the same layout build_model() makes, from the dataset's sizes.
+ */
+static void
+check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_json)
+{
+	CsModelHeader h;
+	uint64		strings = 1 + string_bytes(ds->items.values, ds->items.n_values) +
+		string_bytes(ds->users.values, ds->users.n_values) +
+		string_bytes(ds->kind_names, ds->n_kinds) + string_bytes(ds->labels, ds->n_labels);
+	uint64		bytes;
+
+	for (int c = 0; c < ds->items.n_columns; c++)
+		strings += strlen(ds->items.columns[c].name) + 1;
+	for (int c = 0; c < ds->users.n_columns; c++)
+		strings += strlen(ds->users.columns[c].name) + 1;
+	memset(&h, 0, sizeof(h));
+	h.dim = o->dim;
+	h.hidden = o->hidden;
+	h.n_items = ds->n_items;
+	h.n_item_columns = ds->items.n_columns;
+	h.n_item_values = ds->items.n_values;
+	h.n_user_columns = ds->users.n_columns;
+	h.n_user_values = ds->users.n_values;
+	h.content_dim = ds->items.content_dim;
+	h.n_kinds = ds->n_kinds;
+	h.n_labels = ds->n_labels;
+	h.n_edges = ds->items.n_edges + ds->users.n_edges;
+	bytes = cs_model_layout_size(&h, strings, strlen(options_json) + 1);
+	if (bytes > CS_MODEL_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the model would take %s, more than the %s a coldstart.model can hold",
+						cs_format_bytes(bytes), cs_format_bytes(CS_MODEL_MAX_BYTES)),
+				 errdetail("It would hold %d items, %d item and %d user feature values, of dimension %d.",
+						   ds->n_items, ds->items.n_values, ds->users.n_values, o->dim),
+				 errhint("Lower the option \"dim\", train on fewer items (coldstart.max_items), or leave out feature columns with many distinct values.")));
+}
+
 static void
 build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 {
@@ -1023,6 +1099,7 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 	b.hdr.n_labels = ds->n_labels;
 	b.hdr.n_edges = n_edges;
 	b.hdr.history_length = T->o->history_length;
+	b.hdr.history_prior = (float) T->o->history_prior;
 	b.hdr.half_life = T->o->half_life;
 
 	icol = palloc0(sizeof(CsColumn) * Max(ds->items.n_columns, 1));
@@ -1193,6 +1270,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("there are no users with behaviours to train on")));
 
+	check_model_size(ds, o, options_json);
 	cs_check_budget(estimate_bytes(ds, h, o, T.sampled), "the model and its training state");
 
 	prepare_users(&T, &bytes);

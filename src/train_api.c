@@ -5,6 +5,8 @@
  * A training runs in the caller's transaction: if it fails or is cancelled,
  * nothing it wrote survives and the active version keeps serving.  Its big
  * allocations live in a memory context of their own, released at the end.
+ * Each call of train() or retrain() is one run in coldstart.training_runs,
+ * recorded also when it fails (runs.c).
  */
 #include "postgres.h"
 
@@ -23,6 +25,7 @@
 #include "coldstart.h"
 #include "dataset.h"
 #include "options.h"
+#include "runs.h"
 #include "train.h"
 
 static char *
@@ -136,10 +139,30 @@ arg_relation(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? InvalidOid : PG_GETARG_OID(n);
 }
 
+/* The arguments of train(), for the recorded run (runs.c). */
+typedef struct TrainArgs
+{
+	const char *name;
+	Oid			behaviours;
+	Oid			items;
+	Oid			users;
+	Jsonb	   *given;
+} TrainArgs;
+
+static Datum
+train_run(void *arg)
+{
+	TrainArgs  *a = (TrainArgs *) arg;
+
+	return train_and_store(a->name, a->behaviours, a->items, a->users, a->given);
+}
+
 PG_FUNCTION_INFO_V1(coldstart_train);
 Datum
 coldstart_train(PG_FUNCTION_ARGS)
 {
+	TrainArgs	a;
+
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -149,10 +172,12 @@ coldstart_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("behaviours relation must not be NULL"),
 				 errhint("Pass the table of behaviours, e.g. 'shop.behaviours'.")));
-	PG_RETURN_DATUM(train_and_store(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-									PG_GETARG_OID(1), arg_relation(fcinfo, 2),
-									arg_relation(fcinfo, 3),
-									PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+	a.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	a.behaviours = PG_GETARG_OID(1);
+	a.items = arg_relation(fcinfo, 2);
+	a.users = arg_relation(fcinfo, 3);
+	a.given = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	PG_RETURN_DATUM(cs_run_recorded(a.name, "train", train_run, &a));
 }
 
 /* A relation named in a stored spec, which may have been dropped since. */
@@ -186,11 +211,11 @@ spec_relation(Jsonb *spec, const char *key, const char *model, bool required)
 	return relid;
 }
 
-PG_FUNCTION_INFO_V1(coldstart_retrain);
-Datum
-coldstart_retrain(PG_FUNCTION_ARGS)
+/* retrain(): read the stored spec and train with it (a recorded run, runs.c). */
+static Datum
+retrain_run(void *arg)
 {
-	char	   *name;
+	const char *name = (const char *) arg;
 	Jsonb	   *spec = NULL;
 	JsonbValue *opt;
 	Jsonb	   *given = NULL;
@@ -201,13 +226,6 @@ coldstart_retrain(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	bool		isnull;
 	MemoryContext callercxt = CurrentMemoryContext;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name must not be NULL")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	cs_check_model_name(name);
 
 	/* the spec of the active version, else of the newest */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -237,7 +255,22 @@ coldstart_retrain(PG_FUNCTION_ARGS)
 	opt = getKeyJsonValueFromContainer(&spec->root, "options", 7, NULL);
 	if (opt != NULL && opt->type == jbvBinary)
 		given = JsonbValueToJsonb(opt);
-	PG_RETURN_DATUM(train_and_store(name, b, i, u, given));
+	return train_and_store(name, b, i, u, given);
+}
+
+PG_FUNCTION_INFO_V1(coldstart_retrain);
+Datum
+coldstart_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	cs_check_model_name(name);
+	PG_RETURN_DATUM(cs_run_recorded(name, "retrain", retrain_run, name));
 }
 
 PG_FUNCTION_INFO_V1(coldstart_activate);

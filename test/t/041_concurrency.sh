@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# 041_concurrency: retraining never blocks or breaks serving.  pgbench runs
+# recommend() and similar_items() with 2 clients for 20 s while a loop trains
+# new versions and activates old and new ones: no call fails, every call returns
+# k rows, and a reader that samples recommend() sees the version change, each
+# sample being exactly what its version serves.  A second training of the same
+# model while one is running fails at once with a clear message; the first one
+# succeeds and the catalogue stays consistent.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+fresh_db t041_concurrency
+psql_ok "CREATE EXTENSION coldstart" "CREATE EXTENSION coldstart"
+psql_ok "SELECT coldstart.create_demo('shop', 300, 500, 20000, 41)" "demo data: 300 users, 500 items, 20000 behaviours"
+
+OPTS='"dim": 16, "epochs": 2, "keep_versions": 100'
+train_sql() {		# train_sql SEED: a training with its own seed, so versions differ
+	printf "SELECT (coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users', '{%s, \"seed\": %d}'))->>'version'" \
+		"$OPTS" "$1"
+}
+is "$(q "$(train_sql 1)" 2>/dev/null)" 1 "version 1 trained"
+
+# ---------------------------------------------------------------------
+# pgbench readers, a training loop, and a sampling reader, for 20 s
+# ---------------------------------------------------------------------
+K=10
+SAMPLE_USER=7
+cat >"$T_TMP/serve.sql" <<EOF
+\\set uid random(1, 300)
+\\set item random(1, 500)
+SELECT 1/(count(*) = $K)::int FROM coldstart.recommend(:uid, $K, 'shop');
+SELECT 1/(count(*) = $K)::int FROM coldstart.similar_items(:item, $K, 'shop');
+EOF
+
+# One long-lived session that samples, in one statement and so one snapshot,
+# the active version and what recommend() serves.
+SAMPLE_SQL="SELECT (SELECT version FROM coldstart.models WHERE name = 'shop' AND active)
+	|| ' ' || string_agg(item_id::text, ',' ORDER BY rank)
+	FROM coldstart.recommend($SAMPLE_USER, $K, 'shop');"
+for _ in $(seq 1 90); do
+	echo "$SAMPLE_SQL"
+	echo "SELECT pg_sleep(0.2);"
+done | grep -v '^$' >"$T_TMP/sample.sql"
+"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -f "$T_TMP/sample.sql" >"$T_TMP/samples.out" 2>"$T_TMP/samples.err" &
+sampler=$!
+
+pgbench -n -c 2 -j 2 -T 20 -f "$T_TMP/serve.sql" >"$T_TMP/pgbench.out" 2>&1 &
+bench=$!
+
+trainings=0 activations=0 loop_errors=0 seed=1 latest=1
+while kill -0 "$bench" 2>/dev/null; do
+	seed=$((seed + 1))
+	if v=$(q "$(train_sql "$seed")" 2>>"$T_TMP/loop.err"); then
+		trainings=$((trainings + 1))
+		latest=$v
+	else
+		loop_errors=$((loop_errors + 1))
+	fi
+	sleep 0.5
+	# roll back to the previous version, then forward again
+	for target in $((latest - 1)) "$latest"; do
+		kill -0 "$bench" 2>/dev/null || break
+		if q "SELECT coldstart.activate('shop', $target)" >/dev/null 2>>"$T_TMP/loop.err"; then
+			activations=$((activations + 1))
+		else
+			loop_errors=$((loop_errors + 1))
+		fi
+		sleep 0.5
+	done
+done
+wait "$bench"
+bench_rc=$?
+wait "$sampler"
+sampler_rc=$?
+
+diag "pgbench: $(grep -E '^(number of transactions actually processed|number of failed|tps)' "$T_TMP/pgbench.out" | tr '\n' ';')"
+diag "loop: $trainings trainings, $activations activations, $loop_errors errors"
+is "$bench_rc" 0 "pgbench exits with status 0"
+unlike "$(cat "$T_TMP/pgbench.out")" '(error|aborted|ERROR)' "pgbench reports no error and no aborted client" ||
+	diag "$(grep -iE 'error|abort' "$T_TMP/pgbench.out" | head -5)"
+like "$(cat "$T_TMP/pgbench.out")" 'number of failed transactions: 0 ' "pgbench: zero failed transactions"
+processed=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$T_TMP/pgbench.out")
+like "${processed:-0}" '^[1-9][0-9]{2,}$' "pgbench processed transactions while training ran (${processed:-0}), each checking k rows"
+is "$loop_errors" 0 "every training and activation of the loop succeeded" || diag "$(head -5 "$T_TMP/loop.err")"
+ok "the loop trained at least 3 new versions ($trainings)" test "$trainings" -ge 3
+
+is "$sampler_rc" 0 "the sampling session ran without error" || diag "$(head -5 "$T_TMP/samples.err")"
+sed -i '/^$/d' "$T_TMP/samples.out"		# (the empty lines of pg_sleep)
+n_samples=$(grep -c . "$T_TMP/samples.out")
+versions_seen=$(cut -d' ' -f1 "$T_TMP/samples.out" | sort -un | tr '\n' ' ')
+diag "$n_samples samples, versions seen: $versions_seen"
+ok "the served version changed during the run (seen: $versions_seen)" \
+	test "$(cut -d' ' -f1 "$T_TMP/samples.out" | sort -u | grep -c .)" -ge 2
+
+# Each sample must be exactly what its version serves: never a mix, never a
+# version other than the one committed as active in the sample's snapshot.
+mismatches=""
+for v in $versions_seen; do
+	q "SELECT coldstart.activate('shop', $v)" >/dev/null
+	expected=$(q "SELECT string_agg(item_id::text, ',' ORDER BY rank) FROM coldstart.recommend($SAMPLE_USER, $K, 'shop')")
+	while read -r sv list; do
+		[ "$sv" = "$v" ] && [ "$list" != "$expected" ] && mismatches+="version $v served $list, expected $expected; "
+	done <"$T_TMP/samples.out"
+done
+is "$mismatches" "" "every sample equals what the version active in its snapshot serves"
+ok "the versions serve different lists, so the samples tell them apart" \
+	test "$(cut -d' ' -f2 "$T_TMP/samples.out" | sort -u | grep -c .)" -ge 2
+psql_ok "SELECT coldstart.activate('shop', $latest)" "(activate the latest version again)"
+is "$(q "SELECT count(*) FROM coldstart.training_runs WHERE name = 'shop' AND status = 'succeeded'")" \
+	"$((trainings + 1))" "training_runs has one succeeded run per training"
+
+# ---------------------------------------------------------------------
+# Two trainings of the same model at once
+# ---------------------------------------------------------------------
+SLOW_OPTS='{"dim": 64, "epochs": 30, "patience": 100, "keep_versions": 100}'
+before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
+q "SELECT (coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users', '$SLOW_OPTS'))->>'version'" \
+	>"$T_TMP/first.out" 2>"$T_TMP/first.err" &
+first=$!
+if wait_until 30 q_true "SELECT coldstart.training_in_progress('shop')
+		AND EXISTS (SELECT FROM coldstart.training_runs WHERE name = 'shop' AND status = 'running')"; then
+	pass "the first training is under way"
+	psql_fails_with "SELECT coldstart.retrain('shop')" \
+		'model "shop" is being trained by another session' \
+		"a second training of the same model fails at once with a clear message"
+	is "$(sqlstate_of "SELECT coldstart.train('shop', 'shop.behaviours', options => '{\"dim\": 8}')")" 55P03 \
+		"its SQLSTATE is 55P03 (lock_not_available)"
+	first_running=$(kill -0 "$first" 2>/dev/null && echo yes || echo no)
+	is "$first_running" yes "the first training was still running when the second ones failed"
+else
+	fail "the first training is under way" "$(cat "$T_TMP/first.err")"
+fi
+wait "$first"
+is "$?" 0 "the first training succeeds" || diag "$(grep -v NOTICE "$T_TMP/first.err")"
+is "$(cat "$T_TMP/first.out")" "$((before_max + 1))" "it stored the next version, $((before_max + 1))"
+is "$(q "SELECT count(*) FILTER (WHERE active) || ' ' || (count(*) = max(version) - min(version) + 1)
+	FROM coldstart.models WHERE name = 'shop'")" "1 true" \
+	"the catalogue has one active version and no gap in the version numbers"
+is "$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")" "$((before_max + 1))" \
+	"the first training's version is the active one"
+is "$(q "SELECT string_agg(status || ':' || coalesce(sqlstate, ''), ' ' ORDER BY status, run_id)
+	FROM coldstart.training_runs WHERE run_id > (SELECT max(run_id) - 3 FROM coldstart.training_runs)")" \
+	"failed:55P03 failed:55P03 succeeded:" \
+	"training_runs: the first run succeeded, the two others failed with 55P03"
+is "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'coldstart run writer'")" 0 \
+	"no run-writer worker is left behind"
+
+done_testing
