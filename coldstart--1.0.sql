@@ -78,6 +78,8 @@ CREATE TABLE coldstart.item_extras (
 	item_id bigint NOT NULL,
 	vector  real[] NOT NULL,
 	bias    real NOT NULL,
+	feature_rows integer[] NOT NULL DEFAULT '{}',
+	feature_weights real[] NOT NULL DEFAULT '{}',
 	PRIMARY KEY (name, version, item_id),
 	FOREIGN KEY (name, version) REFERENCES coldstart.models (name, version) ON DELETE CASCADE
 );
@@ -91,6 +93,8 @@ COMMENT ON COLUMN coldstart.item_extras.version IS 'model version the vector bel
 COMMENT ON COLUMN coldstart.item_extras.item_id IS 'the new item';
 COMMENT ON COLUMN coldstart.item_extras.vector IS 'item vector computed from its features and content vector';
 COMMENT ON COLUMN coldstart.item_extras.bias IS 'item bias from its features';
+COMMENT ON COLUMN coldstart.item_extras.feature_rows IS 'the item''s feature values, as rows of the model''s vocabulary (for the content match)';
+COMMENT ON COLUMN coldstart.item_extras.feature_weights IS 'weight of each of those values in the item';
 
 -- ---------------------------------------------------------------------
 -- Training (src/train_api.c, src/train.c, src/dataset.c)
@@ -163,6 +167,71 @@ CREATE FUNCTION coldstart.evaluate(behaviours regclass, items regclass DEFAULT N
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coldstart.evaluate(regclass, regclass, regclass, jsonb) IS
 	'cold-start protocol CS-1 on a seeded split: coldstart (trained with and without the revealed behaviours) against popularity, item-kNN and content baselines';
+
+-- ---------------------------------------------------------------------
+-- Interest vectors (src/interest.c)
+-- ---------------------------------------------------------------------
+-- The user vector u(x) of any set of behaviour rows, and the vectors and
+-- biases of the model's items, so that SQL can score items: u . v + b (the
+-- interest part of recommend()'s score).
+-- The model is decoded once per query (and parallel worker): pass it as a
+-- scalar subquery, (SELECT model FROM coldstart.models WHERE name = 'shop'
+-- AND active), not as a join column that changes from row to row.
+CREATE FUNCTION coldstart.interest_vector_transfn(internal, coldstart.model, bigint, text, timestamptz)
+	RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION coldstart.interest_vector_combinefn(internal, internal)
+	RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION coldstart.interest_vector_serialfn(internal)
+	RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION coldstart.interest_vector_deserialfn(bytea, internal)
+	RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION coldstart.interest_vector_finalfn(internal)
+	RETURNS real[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- SSPACE: the state of a model of dim 64 (the default), for hash aggregation estimates.
+CREATE AGGREGATE coldstart.interest_vector(model coldstart.model, item_id bigint, action text,
+                                           ts timestamptz) (
+	SFUNC        = coldstart.interest_vector_transfn,
+	STYPE        = internal,
+	SSPACE       = 560,
+	FINALFUNC    = coldstart.interest_vector_finalfn,
+	COMBINEFUNC  = coldstart.interest_vector_combinefn,
+	SERIALFUNC   = coldstart.interest_vector_serialfn,
+	DESERIALFUNC = coldstart.interest_vector_deserialfn,
+	PARALLEL     = SAFE
+);
+
+CREATE FUNCTION coldstart.item_vector(model coldstart.model, item_id bigint) RETURNS real[]
+	AS 'MODULE_PATHNAME', 'coldstart_item_vector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION coldstart.item_bias(model coldstart.model, item_id bigint) RETURNS real
+	AS 'MODULE_PATHNAME', 'coldstart_item_bias' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION coldstart.interest_vector_transfn(internal, coldstart.model, bigint, text, timestamptz) IS
+	'transition function of interest_vector: adds one behaviour row, its weight decayed from the latest ts so far';
+COMMENT ON FUNCTION coldstart.interest_vector_combinefn(internal, internal) IS
+	'combine function of interest_vector: merges two partial states of the same model, rescaled to the later latest ts';
+COMMENT ON FUNCTION coldstart.interest_vector_serialfn(internal) IS
+	'serial function of interest_vector: a partial state as bytea, with what the final step needs of the model';
+COMMENT ON FUNCTION coldstart.interest_vector_deserialfn(bytea, internal) IS
+	'deserial function of interest_vector: a partial state from bytea, validated';
+COMMENT ON FUNCTION coldstart.interest_vector_finalfn(internal) IS
+	'final function of interest_vector: the user vector u(x) as real[dim]';
+COMMENT ON AGGREGATE coldstart.interest_vector(coldstart.model, bigint, text, timestamptz) IS
+	'user vector u(x) of a model for a history of exactly these rows and no user attributes, as '
+	'recommend() computes it (which reads only the latest history_length behaviours): weights are the '
+	'model''s action weights decayed by half_life from the latest ts of the rows; NULL action weighs 1; '
+	'rows with a NULL item_id or a NULL or infinite ts are skipped; items the model does not know add '
+	'nothing but still date the history; no usable row gives the no-history vector, no row NULL; '
+	'all rows must pass the same model; parallel safe';
+COMMENT ON FUNCTION coldstart.item_vector(coldstart.model, bigint) IS
+	'vector v of an item of the model''s training data, NULL for other items; the interest score of a user vector u is u . v + item_bias (recommend() adds a content-match term for models trained with item features)';
+COMMENT ON FUNCTION coldstart.item_bias(coldstart.model, bigint) IS
+	'bias b of an item of the model''s training data, NULL for other items; the interest score of a user vector u is item_vector . u + b';
 
 -- ---------------------------------------------------------------------
 -- Behaviour features: activity_summary (src/activity.c)

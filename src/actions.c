@@ -1,6 +1,7 @@
 /*
  * actions.c
- *	  The default mapping of action labels to kinds (view, fav, cart, buy).
+ *	  The default mapping of action labels to kinds (view, fav, cart, buy),
+ *	  and the weight of a label under a trained model.
  *
  * Labels are compared after normalization: surrounding whitespace removed
  * (including U+00A0 and the ideographic space U+3000 in UTF-8 databases),
@@ -236,4 +237,24 @@ cs_default_action_kind(const char *label, int len)
 			return server_aliases[i].kind;
 	}
 	return -1;
+}
+
+/* Weight of a label: the model's mapping, then the default one, else 1. */
+float
+cs_label_weight(const CsModel *m, const char *label)
+{
+	int			k,
+				def;
+
+	if (label == NULL)
+		return 1.0f;
+	k = cs_model_find_label(m, label);
+	if (k >= 0)
+		return m->kinds[k].weight;
+	def = cs_default_action_kind(label, strlen(label));
+	if (def >= 0)
+		for (k = 0; k < m->n_kinds; k++)
+			if (strcmp(cs_model_string(m, m->kinds[k].name), cs_default_kind_names[def]) == 0)
+				return m->kinds[k].weight;
+	return 1.0f;
 }

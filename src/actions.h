@@ -11,6 +11,8 @@
 #ifndef CS_ACTIONS_H
 #define CS_ACTIONS_H
 
+#include "model_format.h"
+
 typedef enum CsActionKind
 {
 	CS_KIND_VIEW = 0,
@@ -36,5 +38,13 @@ extern const float cs_default_kind_weights[CS_N_DEFAULT_KINDS];
  * are looked up as their decimal text and are unknown by default.
  */
 extern int	cs_default_action_kind(const char *label, int len);
+
+/*
+ * Weight of an action label under a model: the kind the model maps the label
+ * to, else the model's weight of the label's default kind, else 1.  A NULL
+ * label (no action given) weighs 1.  Serving and interest_vector() both use
+ * it, so that they weigh a behaviour alike.
+ */
+extern float cs_label_weight(const CsModel *m, const char *label);
 
 #endif							/* CS_ACTIONS_H */

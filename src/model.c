@@ -198,7 +198,8 @@ column_kind_name(int kind)
 }
 
 static void
-append_columns(StringInfo s, const CsModel *m, const CsColumn *cols, int n)
+append_columns(StringInfo s, const CsModel *m, const CsColumn *cols, int n,
+			   const float *match_weights)
 {
 	appendStringInfoChar(s, '[');
 	for (int c = 0; c < n; c++)
@@ -215,6 +216,8 @@ append_columns(StringInfo s, const CsModel *m, const CsColumn *cols, int n)
 			appendStringInfo(s, ", \"buckets\": %d", cols[c].count);
 		else
 			appendStringInfo(s, ", \"dimension\": %d", cols[c].dim);
+		if (match_weights != NULL && cols[c].kind != CS_COL_DENSE)
+			appendStringInfo(s, ", \"match_weight\": %.4f", (double) match_weights[c]);
 		appendStringInfoChar(s, '}');
 	}
 	appendStringInfoChar(s, ']');
@@ -239,9 +242,9 @@ model_info(PG_FUNCTION_ARGS)
 					 (int) m.hdr->format_version, m.size, m.dim, m.hidden, m.n_items,
 					 m.content_dim, m.history_length, (double) m.history_prior, m.half_life,
 					 m.n_item_values, m.n_user_values);
-	append_columns(&s, &m, m.item_columns, m.n_item_columns);
+	append_columns(&s, &m, m.item_columns, m.n_item_columns, m.match_weights);
 	appendStringInfoString(&s, ", \"user_columns\": ");
-	append_columns(&s, &m, m.user_columns, m.n_user_columns);
+	append_columns(&s, &m, m.user_columns, m.n_user_columns, NULL);
 	appendStringInfoString(&s, ", \"action_kinds\": {");
 	for (int k = 0; k < m.n_kinds; k++)
 	{

@@ -46,6 +46,10 @@ static const char *const section_names[CS_SEC_COUNT + 1] = {
 	"action labels",
 	"bucket edges",
 	"options",
+	"item feature row offsets",
+	"item feature rows",
+	"item feature row weights",
+	"match weights",
 };
 
 const char *
@@ -103,6 +107,14 @@ cs_section_expected_size(const CsModelHeader *h, int id)
 			return (uint64_t) h->n_labels * sizeof(CsLabel);
 		case CS_SEC_EDGES:
 			return (uint64_t) h->n_edges * sizeof(double);
+		case CS_SEC_ITEM_ROW_START:
+			return ((uint64_t) h->n_items + 1) * sizeof(int64_t);
+		case CS_SEC_ITEM_ROWS:
+			return (uint64_t) h->n_item_rows * sizeof(int32_t);
+		case CS_SEC_ITEM_ROW_WEIGHTS:
+			return (uint64_t) h->n_item_rows * sizeof(float);
+		case CS_SEC_MATCH_WEIGHTS:
+			return (uint64_t) h->n_item_columns * sizeof(float);
 		default:
 			return 0;			/* strings and options: any size, checked apart */
 	}
@@ -248,7 +260,7 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 			 CS_MODEL_FORMAT);
 	if (h->flags != 0)
 		FAIL("unknown flags %08x", h->flags);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 6; i++)
 		if (h->reserved[i] != 0)
 			FAIL("reserved header fields are not zero");
 
@@ -269,6 +281,8 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 		FAIL("history prior must be a number between 0 and 1000000");
 	if (!isfinite(h->half_life) || h->half_life <= 0)
 		FAIL("half-life must be a positive number of seconds");
+	if (h->n_item_rows < 0 || h->n_item_rows > (int64_t) CS_MAX_ROWS * CS_MAX_COLUMNS)
+		FAIL("item feature row count %lld is out of range", (long long) h->n_item_rows);
 	if (h->n_sections != CS_SEC_COUNT)
 		FAIL("%u sections, format %d has %d", h->n_sections, CS_MODEL_FORMAT, CS_SEC_COUNT);
 
@@ -354,6 +368,11 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 	m->labels = sec[CS_SEC_LABELS];
 	m->edges = sec[CS_SEC_EDGES];
 	m->options = sec[CS_SEC_OPTIONS];
+	m->n_item_rows = h->n_item_rows;
+	m->item_row_start = sec[CS_SEC_ITEM_ROW_START];
+	m->item_rows = sec[CS_SEC_ITEM_ROWS];
+	m->item_row_weights = sec[CS_SEC_ITEM_ROW_WEIGHTS];
+	m->match_weights = sec[CS_SEC_MATCH_WEIGHTS];
 
 	/* Strings: the pool starts with "" and every string is terminated. */
 	if (m->strings[0] != '\0' || m->strings[m->strings_size - 1] != '\0')
@@ -387,6 +406,23 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 		FAIL("numeric columns use %d bucket edges, header says %d", edge_cursor, m->n_edges);
 	if (m->content_dim > 0 && !dense_seen)
 		FAIL("content dimension %d without a dense item column", m->content_dim);
+
+	/* each item's feature rows: in range, positive weights, offsets in order */
+	if (m->item_row_start[0] != 0 || m->item_row_start[m->n_items] != m->n_item_rows)
+		FAIL("item feature row offsets do not span the %lld rows", (long long) m->n_item_rows);
+	for (int i = 0; i < m->n_items; i++)
+		if (m->item_row_start[i] > m->item_row_start[i + 1])
+			FAIL("item feature row offsets decrease at item %d", i);
+	for (int64_t k = 0; k < m->n_item_rows; k++)
+	{
+		if (m->item_rows[k] < 0 || m->item_rows[k] >= m->n_item_values)
+			FAIL("item feature row %lld refers to value %d of %d", (long long) k,
+				 (int) m->item_rows[k], m->n_item_values);
+		if (!isfinite(m->item_row_weights[k]) || m->item_row_weights[k] <= 0)
+			FAIL("item feature row %lld has a weight that is not positive", (long long) k);
+	}
+	if ((err = check_floats(m->match_weights, m->n_item_columns, CS_SEC_MATCH_WEIGHTS)))
+		return err;
 
 	for (int k = 0; k < m->n_kinds; k++)
 	{

@@ -62,7 +62,11 @@ typedef enum CsSectionId
 	CS_SEC_LABELS,				/* CsLabel[n_labels], sorted by label */
 	CS_SEC_EDGES,				/* double[n_edges]: numeric bucket edges */
 	CS_SEC_OPTIONS,				/* JSON text of the training options, terminated */
-	CS_SEC_COUNT = CS_SEC_OPTIONS
+	CS_SEC_ITEM_ROW_START,		/* int64[n_items + 1]: each item's feature rows */
+	CS_SEC_ITEM_ROWS,			/* int32[n_item_rows]: item value rows */
+	CS_SEC_ITEM_ROW_WEIGHTS,	/* float[n_item_rows] */
+	CS_SEC_MATCH_WEIGHTS,		/* float[n_item_columns]: worth of a match with the history */
+	CS_SEC_COUNT = CS_SEC_MATCH_WEIGHTS
 } CsSectionId;
 
 typedef struct CsSection
@@ -95,7 +99,8 @@ typedef struct CsModelHeader
 	int32_t		history_length;
 	float		history_prior;	/* pseudo-weight that shrinks short histories; >= 0 */
 	double		half_life;		/* seconds; > 0 */
-	uint32_t	reserved[8];	/* must be zero */
+	int64_t		n_item_rows;	/* feature rows of all items */
+	uint32_t	reserved[6];	/* must be zero */
 	/* followed by n_sections CsSection entries */
 } CsModelHeader;
 
@@ -176,6 +181,11 @@ typedef struct CsModel
 	const CsLabel *labels;
 	const double *edges;
 	const char *options;		/* JSON text */
+	int64_t		n_item_rows;
+	const int64_t *item_row_start;
+	const int32_t *item_rows;
+	const float *item_row_weights;
+	const float *match_weights;
 } CsModel;
 
 /*

@@ -4,6 +4,10 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+
+#include "utils/memutils.h"
+
 #include "blas.h"
 #include "net.h"
 
@@ -24,6 +28,14 @@ cs_net_users(const CsNet *net, int B, const float *H,
 			for (int64 k = attr_start[r]; k < attr_start[r + 1]; k++)
 				cblas_saxpy(d, attr_w[k], net->user_values + (Size) attr_rows[k] * d, 1,
 							Ulin + (Size) r * d, 1);
+
+	cs_net_hidden(net, B, Ulin, Z, U);
+}
+
+void
+cs_net_hidden(const CsNet *net, int B, const float *Ulin, float *Z, float *U)
+{
+	int			d = net->dim;
 
 	memcpy(U, Ulin, sizeof(float) * (Size) B * d);
 	if (net->hidden > 0)
@@ -59,4 +71,94 @@ cs_item_from_features(int dim, int n_rows, const int32 *rows, const float *weigh
 	if (content != NULL && content_dim > 0)
 		cblas_sgemv(CblasRowMajor, CblasTrans, content_dim, dim, 1.0f, P, dim,
 					content, 1, 1.0f, v, 1);
+}
+
+void
+cs_match_index_build(CsMatchIndex *mi, int n_values, int n_columns,
+					 const int32 *col_first, const int32 *col_count,
+					 int n_items, const int64 *row_start, const int32 *rows,
+					 const float *weights)
+{
+	int64		nnz = row_start[n_items];
+	int64	   *fill;
+
+	mi->n_values = n_values;
+	mi->start = palloc0(sizeof(int64) * (n_values + 1));
+	mi->items = palloc_extended(sizeof(int32) * Max(nnz, 1), MCXT_ALLOC_HUGE);
+	mi->weights = palloc_extended(sizeof(float) * Max(nnz, 1), MCXT_ALLOC_HUGE);
+	mi->value_col = palloc(sizeof(int32) * Max(n_values, 1));
+	for (int c = 0; c < n_columns; c++)
+		for (int k = col_first[c]; k < col_first[c] + col_count[c]; k++)
+			mi->value_col[k] = c;
+	for (int64 q = 0; q < nnz; q++)
+		mi->start[rows[q] + 1]++;
+	for (int k = 0; k < n_values; k++)
+		mi->start[k + 1] += mi->start[k];
+	fill = palloc(sizeof(int64) * Max(n_values, 1));
+	memcpy(fill, mi->start, sizeof(int64) * n_values);
+	for (int i = 0; i < n_items; i++)
+		for (int64 q = row_start[i]; q < row_start[i + 1]; q++)
+		{
+			int64		at = fill[rows[q]]++;
+
+			mi->items[at] = i;
+			mi->weights[at] = weights[q];
+		}
+	pfree(fill);
+}
+
+void
+cs_profile_init(CsMatchProfile *p, int n_values)
+{
+	p->n = 0;
+	p->cap = 16;
+	p->rows = palloc(sizeof(int32) * p->cap);
+	p->vals = palloc(sizeof(float) * p->cap);
+	p->dense = palloc0(sizeof(float) * Max(n_values, 1));
+}
+
+void
+cs_profile_add(CsMatchProfile *p, float w, int n_rows, const int32 *rows, const float *x)
+{
+	for (int q = 0; q < n_rows; q++)
+	{
+		if (p->dense[rows[q]] == 0)
+		{
+			if (p->n == p->cap)
+			{
+				p->cap *= 2;
+				p->rows = repalloc(p->rows, sizeof(int32) * p->cap);
+				p->vals = repalloc(p->vals, sizeof(float) * p->cap);
+			}
+			p->rows[p->n++] = rows[q];
+		}
+		p->dense[rows[q]] += w * x[q];
+		if (p->dense[rows[q]] == 0)
+			p->dense[rows[q]] = FLT_MIN;	/* keep "present" distinct from "absent" */
+	}
+}
+
+void
+cs_profile_finish(CsMatchProfile *p)
+{
+	/* presence with diminishing returns: one view 0.63, three 0.95 */
+	for (int q = 0; q < p->n; q++)
+	{
+		p->vals[q] = 1.0f - expf(-p->dense[p->rows[q]]);
+		p->dense[p->rows[q]] = 0;
+	}
+}
+
+void
+cs_match_add(const CsMatchIndex *mi, const float *gamma, int n, const int32 *rows,
+			 const float *vals, float *scores)
+{
+	for (int q = 0; q < n; q++)
+	{
+		int			k = rows[q];
+		float		g = gamma[mi->value_col[k]] * vals[q];
+
+		for (int64 a = mi->start[k]; a < mi->start[k + 1]; a++)
+			scores[mi->items[a]] += g * mi->weights[a];
+	}
 }

@@ -69,10 +69,14 @@ typedef struct CsOptions
 	double		learning_rate;
 	double		l2;
 	double		dropout;
+	double		feature_scale;
+	double		match_init;
+	double		match_lr_scale;
 	int			batch_size;
 	CsTarget	target;
 	double		target_balance;
 	int64		seed;
+	int			min_item_count;	/* fewer training users: no id embedding */
 	int			max_prefixes;	/* per user and epoch; 0: all */
 	int			full_softmax_items; /* above: sampled softmax */
 	int			negatives;

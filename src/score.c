@@ -35,6 +35,7 @@
 #include "model.h"
 #include "net.h"
 #include "score.h"
+#include "vec.h"
 
 static List *served_models = NIL;	/* of CsServed *, in TopMemoryContext */
 
@@ -60,6 +61,56 @@ cs_served_free(CsServed *s)
 	MemoryContextDelete(s->cxt);
 }
 
+/* The content-match index over the model's items and the extras. */
+static void
+build_match_index(CsServed *s)
+{
+	const CsModel *m = &s->m;
+	MemoryContext old;
+	int64		nm = m->n_item_rows;
+	int64		ne = s->n_extra > 0 ? s->extra_row_start[s->n_extra] : 0;
+	int64	   *start;
+	int32	   *rows;
+	float	   *w;
+	int32	   *first = palloc(sizeof(int32) * Max(m->n_item_columns, 1));
+	int32	   *count = palloc(sizeof(int32) * Max(m->n_item_columns, 1));
+
+	if (s->match_cxt == NULL)
+		s->match_cxt = AllocSetContextCreate(s->cxt, "coldstart match index",
+											 ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(s->match_cxt);
+	old = MemoryContextSwitchTo(s->match_cxt);
+	start = palloc_extended(sizeof(int64) * ((Size) s->n_total + 1), MCXT_ALLOC_HUGE);
+	rows = palloc_extended(sizeof(int32) * Max(nm + ne, 1), MCXT_ALLOC_HUGE);
+	w = palloc_extended(sizeof(float) * Max(nm + ne, 1), MCXT_ALLOC_HUGE);
+	memcpy(start, m->item_row_start, sizeof(int64) * ((Size) m->n_items + 1));
+	for (int e = 0; e < s->n_extra; e++)
+		start[m->n_items + e + 1] = nm + s->extra_row_start[e + 1];
+	if (nm > 0)
+	{
+		memcpy(rows, m->item_rows, sizeof(int32) * nm);
+		memcpy(w, m->item_row_weights, sizeof(float) * nm);
+	}
+	if (ne > 0)
+	{
+		memcpy(rows + nm, s->extra_rows, sizeof(int32) * ne);
+		memcpy(w + nm, s->extra_row_weights, sizeof(float) * ne);
+	}
+	for (int c = 0; c < m->n_item_columns; c++)
+	{
+		first[c] = m->item_columns[c].first;
+		count[c] = m->item_columns[c].count;
+	}
+	cs_match_index_build(&s->mi, m->n_item_values, m->n_item_columns, first, count,
+						 s->n_total, start, rows, w);
+	pfree(start);
+	pfree(rows);
+	pfree(w);
+	cs_profile_init(&s->prof, m->n_item_values);
+	MemoryContextSwitchTo(old);
+}
+
 /* Vectors of items added after training (refresh_items()). */
 static void
 load_extras(CsServed *s)
@@ -71,7 +122,8 @@ load_extras(CsServed *s)
 
 	args[0] = CStringGetTextDatum(s->name);
 	args[1] = Int32GetDatum(s->version);
-	if (SPI_execute_with_args("SELECT item_id, vector, bias FROM coldstart.item_extras "
+	if (SPI_execute_with_args("SELECT item_id, vector, bias, feature_rows, feature_weights "
+							  "FROM coldstart.item_extras "
 							  "WHERE name = $1 AND version = $2 ORDER BY item_id",
 							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coldstart.item_extras");
@@ -82,9 +134,29 @@ load_extras(CsServed *s)
 		pfree(s->extra_ids);
 		pfree(s->extra_vectors);
 		pfree(s->extra_bias);
+		pfree(s->extra_row_start);
+		pfree(s->extra_rows);
+		pfree(s->extra_row_weights);
 	}
 	pfree(s->scores);
 	s->n_extra = 0;
+	s->extra_row_start = palloc(sizeof(int64) * (SPI_processed + 1));
+	s->extra_row_start[0] = 0;
+	{
+		int64		nrows = 0;
+
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			Datum		a = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 4, &isnull);
+
+			if (!isnull)
+				nrows += ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(a)),
+										ARR_DIMS(DatumGetArrayTypeP(a)));
+		}
+		s->extra_rows = palloc(sizeof(int32) * Max(nrows, 1));
+		s->extra_row_weights = palloc(sizeof(float) * Max(nrows, 1));
+	}
 	s->extra_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
 	s->extra_vectors = palloc_extended(sizeof(float) * (Size) Max(SPI_processed, 1) * d,
 									   MCXT_ALLOC_HUGE);
@@ -98,11 +170,21 @@ load_extras(CsServed *s)
 		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
 		float		b = DatumGetFloat4(SPI_getbinval(tup, desc, 3, &isnull));
 		const float *x = (const float *) ARR_DATA_PTR(a);
+		ArrayType  *fr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull));
+		ArrayType  *fw = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull));
+		int			nr = ArrayGetNItems(ARR_NDIM(fr), ARR_DIMS(fr));
+		const int32 *rows = (const int32 *) ARR_DATA_PTR(fr);
+		const float *rw = (const float *) ARR_DATA_PTR(fw);
+		int64		at = s->extra_row_start[s->n_extra];
 		bool		ok = ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
-			ArrayGetNItems(1, ARR_DIMS(a)) == d && isfinite(b);
+			ArrayGetNItems(1, ARR_DIMS(a)) == d && isfinite(b) &&
+			ARR_NDIM(fr) <= 1 && !ARR_HASNULL(fr) && ARR_NDIM(fw) <= 1 && !ARR_HASNULL(fw) &&
+			ArrayGetNItems(ARR_NDIM(fw), ARR_DIMS(fw)) == nr;
 
 		for (int j = 0; ok && j < d; j++)
 			ok = isfinite(x[j]);
+		for (int j = 0; ok && j < nr; j++)
+			ok = rows[j] >= 0 && rows[j] < s->m.n_item_values && isfinite(rw[j]) && rw[j] > 0;
 		if (!ok || cs_model_find_item(&s->m, id) >= 0)
 		{
 			ereport(WARNING,
@@ -113,11 +195,15 @@ load_extras(CsServed *s)
 		s->extra_ids[s->n_extra] = id;
 		memcpy(s->extra_vectors + (Size) s->n_extra * d, x, sizeof(float) * d);
 		s->extra_bias[s->n_extra] = b;
+		memcpy(s->extra_rows + at, rows, sizeof(int32) * nr);
+		memcpy(s->extra_row_weights + at, rw, sizeof(float) * nr);
+		s->extra_row_start[s->n_extra + 1] = at + nr;
 		s->n_extra++;
 	}
 	s->n_total = s->m.n_items + s->n_extra;
 	s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
 	MemoryContextSwitchTo(old);
+	build_match_index(s);
 }
 
 CsServed *
@@ -152,6 +238,7 @@ cs_served_create(const char *name, struct varlena *value, Jsonb *spec, MemoryCon
 		cs_options_parse(&s->opts, options, CS_OPTIONS_TRAIN);
 		s->n_total = s->m.n_items;
 		s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
+		build_match_index(s);
 	}
 	PG_CATCH();
 	{
@@ -360,26 +447,6 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	return n;
 }
 
-/* Weight of a label: the model's mapping, then the default one, else 1. */
-static float
-label_weight(const CsModel *m, const char *label)
-{
-	int			k,
-				def;
-
-	if (label == NULL)
-		return 1.0f;
-	k = cs_model_find_label(m, label);
-	if (k >= 0)
-		return m->kinds[k].weight;
-	def = cs_default_action_kind(label, strlen(label));
-	if (def >= 0)
-		for (k = 0; k < m->n_kinds; k++)
-			if (strcmp(cs_model_string(m, m->kinds[k].name), cs_default_kind_names[def]) == 0)
-				return m->kinds[k].weight;
-	return 1.0f;
-}
-
 /*
  * Feature rows of one column value under the model's vocabulary: categorical
  * values (mean of known ones), or a numeric bucket.
@@ -554,20 +621,39 @@ cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights)
 	return n;
 }
 
+/* Items the model does not know, as read from the items table. */
+typedef struct TableItems
+{
+	bool	   *found;			/* [n]: had a row */
+	float	   *V;				/* [n][dim] */
+	float	   *b;
+	int64	   *row_start;		/* [n + 1]: their feature rows */
+	int32	   *rows;
+	float	   *w;
+} TableItems;
+
 /*
- * Vectors of items the model does not know, from their rows in the items
- * table.  found[i] says which of ids[0..n) had a row.
+ * Vectors and feature rows of items the model does not know, from their rows
+ * in the items table.
  */
 static void
-items_from_table(CsServed *s, const int64 *ids, int n, float *V, float *b, bool *found)
+items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 {
 	const CsModel *m = &s->m;
 	Datum		args[1];
 	int32	   *rows;
 	float	   *w;
 	float	   *content;
+	int			mr = Max(max_rows(m->item_columns, m->n_item_columns), 1);
+	int64	   *nrows;
 
-	memset(found, 0, sizeof(bool) * n);
+	out->found = palloc0(sizeof(bool) * Max(n, 1));
+	out->V = palloc0(sizeof(float) * (Size) Max(n, 1) * m->dim);
+	out->b = palloc0(sizeof(float) * Max(n, 1));
+	out->row_start = palloc0(sizeof(int64) * (n + 1));
+	out->rows = palloc(sizeof(int32) * (Size) Max(n, 1) * mr);
+	out->w = palloc(sizeof(float) * (Size) Max(n, 1) * mr);
+	nrows = palloc0(sizeof(int64) * Max(n, 1));
 	if (s->items == NULL || n == 0)
 		return;
 	check_relation(s, s->items);
@@ -592,8 +678,6 @@ items_from_table(CsServed *s, const int64 *ids, int n, float *V, float *b, bool 
 	if (SPI_execute_plan(s->plan_items, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read items from %s", s->items);
 
-	rows = palloc(sizeof(int32) * Max(max_rows(m->item_columns, m->n_item_columns), 1));
-	w = palloc(sizeof(float) * Max(max_rows(m->item_columns, m->n_item_columns), 1));
 	content = palloc(sizeof(float) * (m->content_dim + 1));
 	for (uint64 t = 0; t < SPI_processed; t++)
 	{
@@ -611,8 +695,10 @@ items_from_table(CsServed *s, const int64 *ids, int n, float *V, float *b, bool 
 		id = cs_datum_to_id(key, TupleDescAttr(desc, 0)->atttypid);
 		for (i = 0; i < n && ids[i] != id; i++)
 			;
-		if (i == n || found[i])
+		if (i == n || out->found[i])
 			continue;
+		rows = out->rows + (Size) i * mr;
+		w = out->w + (Size) i * mr;
 		for (int c = 0; c < m->n_item_columns; c++)
 		{
 			const CsColumn *col = &m->item_columns[c];
@@ -630,8 +716,16 @@ items_from_table(CsServed *s, const int64 *ids, int n, float *V, float *b, bool 
 		}
 		cs_item_from_features(m->dim, nr, rows, w, m->item_value_vectors, m->item_value_bias,
 							  m->content_proj, has_content ? content : NULL, m->content_dim,
-							  V + (Size) i * m->dim, &b[i]);
-		found[i] = true;
+							  out->V + (Size) i * m->dim, &out->b[i]);
+		out->found[i] = true;
+		nrows[i] = nr;
+	}
+	/* pack the rows: item i's were written at i * mr */
+	for (int i = 0; i < n; i++)
+	{
+		out->row_start[i + 1] = out->row_start[i] + nrows[i];
+		memmove(out->rows + out->row_start[i], out->rows + (Size) i * mr, sizeof(int32) * nrows[i]);
+		memmove(out->w + out->row_start[i], out->w + (Size) i * mr, sizeof(float) * nrows[i]);
 	}
 }
 
@@ -639,7 +733,7 @@ bool
 cs_item_vector(CsServed *s, int64 item_id, float *v, float *b)
 {
 	int			i = cs_served_find(s, item_id);
-	bool		found;
+	TableItems	t;
 
 	if (i >= 0 && i < s->m.n_items)
 	{
@@ -653,8 +747,10 @@ cs_item_vector(CsServed *s, int64 item_id, float *v, float *b)
 		*b = s->extra_bias[i - s->m.n_items];
 		return true;
 	}
-	items_from_table(s, &item_id, 1, v, b, &found);
-	return found;
+	items_from_table(s, &item_id, 1, &t);
+	memcpy(v, t.V, sizeof(float) * s->m.dim);
+	*b = t.b[0];
+	return t.found[0];
 }
 
 void
@@ -671,6 +767,10 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 	double		sum = 0;
 	int64	   *unknown = palloc(sizeof(int64) * Max(n_hist, 1));
 	int			n_unknown = 0;
+	TableItems	t;
+	const float **vec = palloc(sizeof(float *) * Max(n_hist, 1));
+	float	   *w = palloc(sizeof(float) * Max(n_hist, 1));
+	int		   *src = palloc(sizeof(int) * Max(n_hist, 1));	/* item index, or -1 - unknown */
 
 	for (int j = 0; j < n_hist; j++)
 		if (!isnan(hist[j].ts) && hist[j].ts > t_ref)
@@ -678,37 +778,65 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 	for (int j = 0; j < n_hist; j++)
 		if (cs_served_find(s, hist[j].item_id) < 0)
 			unknown[n_unknown++] = hist[j].item_id;
+	items_from_table(s, unknown, n_unknown, &t);
 
+	/* weights first: the mean is shrunk by their sum */
+	for (int j = 0; j < n_hist; j++)
 	{
-		float	   *uv = palloc(sizeof(float) * (Size) Max(n_unknown, 1) * d);
-		float	   *ub = palloc(sizeof(float) * Max(n_unknown, 1));
-		bool	   *found = palloc(sizeof(bool) * Max(n_unknown, 1));
+		int			i = cs_served_find(s, hist[j].item_id);
 
-		items_from_table(s, unknown, n_unknown, uv, ub, found);
-		for (int j = 0; j < n_hist; j++)
+		vec[j] = NULL;
+		w[j] = cs_label_weight(m, hist[j].label);
+		if (!isnan(hist[j].ts))
+			w[j] = cs_event_weight(w[j], t_ref, hist[j].ts, m->half_life);
+		if (i >= 0 && i < m->n_items)
+			vec[j] = m->item_vectors + (Size) i * d;
+		else if (i >= 0)
+			vec[j] = s->extra_vectors + (Size) (i - m->n_items) * d;
+		else
+			for (int k = 0; k < n_unknown; k++)
+				if (unknown[k] == hist[j].item_id && t.found[k])
+				{
+					vec[j] = t.V + (Size) k * d;
+					i = -1 - k;
+				}
+		src[j] = i;
+		if (vec[j] != NULL)
+			sum += w[j];		/* an item nobody knows anything about is left out */
+	}
+
+	s->prof.n = 0;
+	for (int j = 0; j < n_hist; j++)
+	{
+		float		omega;
+		int			i = src[j];
+
+		if (vec[j] == NULL)
+			continue;
+		omega = (float) (w[j] / (sum + m->history_prior));
+		cblas_saxpy(d, omega, vec[j], 1, h, 1);
+		/* the same weights make the content-match profile */
+		if (i >= 0 && i < m->n_items)
+			cs_profile_add(&s->prof, w[j], (int) (m->item_row_start[i + 1] - m->item_row_start[i]),
+						   m->item_rows + m->item_row_start[i],
+						   m->item_row_weights + m->item_row_start[i]);
+		else if (i >= 0)
 		{
-			int			i = cs_served_find(s, hist[j].item_id);
-			const float *v = NULL;
-			float		w = label_weight(m, hist[j].label);
+			int			e = i - m->n_items;
 
-			if (!isnan(hist[j].ts))
-				w = cs_event_weight(w, t_ref, hist[j].ts, m->half_life);
-			if (i >= 0 && i < m->n_items)
-				v = m->item_vectors + (Size) i * d;
-			else if (i >= 0)
-				v = s->extra_vectors + (Size) (i - m->n_items) * d;
-			else
-				for (int k = 0; k < n_unknown; k++)
-					if (unknown[k] == hist[j].item_id && found[k])
-						v = uv + (Size) k * d;
-			if (v == NULL)
-				continue;		/* an item nobody knows anything about */
-			cblas_saxpy(d, w, v, 1, h, 1);
-			sum += w;
+			cs_profile_add(&s->prof, w[j], (int) (s->extra_row_start[e + 1] - s->extra_row_start[e]),
+						   s->extra_rows + s->extra_row_start[e],
+						   s->extra_row_weights + s->extra_row_start[e]);
+		}
+		else
+		{
+			int			k = -1 - i;
+
+			cs_profile_add(&s->prof, w[j], (int) (t.row_start[k + 1] - t.row_start[k]),
+						   t.rows + t.row_start[k], t.w + t.row_start[k]);
 		}
 	}
-	if (sum > 0)
-		cblas_sscal(d, (float) (1.0 / (sum + m->history_prior)), h, 1);
+	cs_profile_finish(&s->prof);
 	{
 		CsNet		net = {d, m->hidden, m->user_base, m->user_value_vectors, m->history,
 		m->hidden_w1, m->hidden_b1, m->hidden_w2};
@@ -723,8 +851,8 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	const CsModel *m = &s->m;
 	int			d = m->dim;
 	float	   *sc = s->scores;
-	float		mx = -INFINITY;
-	double		sum = 0;
+	float		mx;
+	double		lse;
 
 	memcpy(sc, m->item_bias, sizeof(float) * m->n_items);
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, d, 1.0f, m->item_vectors, d,
@@ -735,11 +863,11 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, s->n_extra, d, 1.0f, s->extra_vectors, d,
 					u, 1, 1.0f, sc + m->n_items, 1);
 	}
-	for (int i = 0; i < s->n_total; i++)
-		if (sc[i] > mx)
-			mx = sc[i];
-	for (int i = 0; i < s->n_total; i++)
-		sum += expf(sc[i] - mx);
+	cs_match_add(&s->mi, m->match_weights, s->prof.n, s->prof.rows, s->prof.vals, sc);
+	s->prof.n = 0;
+	/* vectorized: one expf() call per item cost as much as the sgemv */
+	mx = cs_vec_max(sc, s->n_total);
+	lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
 	for (int j = 0; j < n_exclude; j++)
 	{
 		int			i = cs_served_find(s, exclude[j]);
@@ -747,7 +875,7 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 		if (i >= 0)
 			sc[i] = -INFINITY;
 	}
-	return mx + log(sum);
+	return lse;
 }
 
 int
@@ -755,14 +883,14 @@ cs_refresh_items(const char *name)
 {
 	CsServed   *s = cs_served_get(name);
 	const CsModel *m = &s->m;
-	Oid			types[5] = {TEXTOID, INT4OID, INT8OID, FLOAT4ARRAYOID, FLOAT4OID};
-	Datum		args[5];
+	Oid			types[7] = {TEXTOID, INT4OID, INT8OID, FLOAT4ARRAYOID, FLOAT4OID,
+	INT4ARRAYOID, FLOAT4ARRAYOID};
+	Datum		args[7];
 	SPIPlanPtr	ins;
 	Portal		portal;
 	const char *key;
 	int			count = 0;
-	float	   *v = palloc(sizeof(float) * m->dim);
-	Datum	   *elems = palloc(sizeof(Datum) * m->dim);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(m->dim, max_rows(m->item_columns, m->n_item_columns)));
 
 	if (s->items == NULL)
 		ereport(ERROR,
@@ -777,8 +905,9 @@ cs_refresh_items(const char *name)
 	if (SPI_execute_with_args("DELETE FROM coldstart.item_extras WHERE name = $1 AND version = $2",
 							  2, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not clear coldstart.item_extras");
-	ins = SPI_prepare("INSERT INTO coldstart.item_extras (name, version, item_id, vector, bias) "
-					  "VALUES ($1, $2, $3, $4, $5)", 5, types);
+	ins = SPI_prepare("INSERT INTO coldstart.item_extras "
+					  "(name, version, item_id, vector, bias, feature_rows, feature_weights) "
+					  "VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, types);
 	if (ins == NULL)
 		elog(ERROR, "could not prepare the insert into coldstart.item_extras");
 
@@ -816,22 +945,27 @@ cs_refresh_items(const char *name)
 		SPI_freetuptable(tt);
 		if (n > 0)
 		{
-			float	   *V = palloc(sizeof(float) * (Size) n * m->dim);
-			float	   *B = palloc(sizeof(float) * n);
-			bool	   *found = palloc(sizeof(bool) * n);
+			TableItems	t;
 
-			items_from_table(s, ids, n, V, B, found);
+			items_from_table(s, ids, n, &t);
 			for (int i = 0; i < n; i++)
 			{
-				if (!found[i])
+				int			nr = (int) (t.row_start[i + 1] - t.row_start[i]);
+
+				if (!t.found[i])
 					continue;
-				memcpy(v, V + (Size) i * m->dim, sizeof(float) * m->dim);
 				for (int j = 0; j < m->dim; j++)
-					elems[j] = Float4GetDatum(v[j]);
+					elems[j] = Float4GetDatum(t.V[(Size) i * m->dim + j]);
 				args[2] = Int64GetDatum(ids[i]);
 				args[3] = PointerGetDatum(construct_array(elems, m->dim, FLOAT4OID, 4, true,
 														  TYPALIGN_INT));
-				args[4] = Float4GetDatum(B[i]);
+				args[4] = Float4GetDatum(t.b[i]);
+				for (int j = 0; j < nr; j++)
+					elems[j] = Int32GetDatum(t.rows[t.row_start[i] + j]);
+				args[5] = PointerGetDatum(construct_array(elems, nr, INT4OID, 4, true, TYPALIGN_INT));
+				for (int j = 0; j < nr; j++)
+					elems[j] = Float4GetDatum(t.w[t.row_start[i] + j]);
+				args[6] = PointerGetDatum(construct_array(elems, nr, FLOAT4OID, 4, true, TYPALIGN_INT));
 				if (SPI_execute_plan(ins, args, NULL, false, 0) != SPI_OK_INSERT)
 					elog(ERROR, "could not store the vector of item " INT64_FORMAT, ids[i]);
 				count++;

@@ -12,6 +12,7 @@
 #include "utils/jsonb.h"
 
 #include "model_format.h"
+#include "net.h"
 #include "options.h"
 
 /* A model being served: decoded once per backend and version. */
@@ -34,6 +35,15 @@ typedef struct CsServed
 	int64	   *extra_ids;		/* sorted */
 	float	   *extra_vectors;
 	float	   *extra_bias;
+
+	int64	   *extra_row_start;	/* their feature rows, for the content match */
+	int32	   *extra_rows;
+	float	   *extra_row_weights;
+
+	/* content match: values -> items (model items, then extras) */
+	MemoryContext match_cxt;
+	CsMatchIndex mi;
+	CsMatchProfile prof;		/* of the user last given to cs_user_vector() */
 
 	int			n_total;		/* n_items + n_extra */
 	float	   *scores;			/* [n_total], reused by every call */
@@ -94,7 +104,8 @@ extern int	cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **
 extern bool cs_item_vector(CsServed *s, int64 item_id, float *v, float *b);
 
 /*
- * Score every item for u into s->scores; the items listed in "exclude" get
+ * Score every item for u (and the content-match profile that the last
+ * cs_user_vector() call left) into s->scores; the items listed in "exclude" get
  * -INFINITY.  Returns log(sum(exp(score))) over the whole catalogue (before
  * exclusion), for probabilities.
  */

@@ -116,6 +116,7 @@ enum
 	T_W1,
 	T_B1,
 	T_W2,
+	T_M,						/* worth of a content match, per item column */
 	T_COUNT
 };
 
@@ -129,6 +130,7 @@ typedef struct Table
 	float	   *m;
 	float	   *v;
 	float	   *best;
+	float		lr_scale;		/* multiplies the learning rate */
 	uint8	   *touched;
 	int32	   *list;
 	int			n_list;
@@ -171,6 +173,9 @@ typedef struct Trainer
 	int			max_slots;
 	int32	   *slot_item;
 	int32	   *item_slot;
+	double		hist_scale;		/* of the last add_history(): sum of weights + prior */
+	double		val_by_n[4];	/* validation recall per number of revealed items */
+	int			val_count_by_n[4];
 	uint32	   *mark;			/* per item: stamp of the row that masks it */
 	uint32		stamp;
 	float	   *Vs;
@@ -200,6 +205,14 @@ typedef struct Trainer
 	int32	   *attr_rows;
 	float	   *attr_w;
 
+	/* content match: index of item values, and each row's history profile */
+	CsMatchIndex mi;
+	CsMatchProfile prof;
+	int64	   *hv_start;
+	int32	   *hv_row;
+	float	   *hv_val;
+	int64		max_hv;
+
 	/* full item vectors for validation and the final model */
 	float	   *Vall;
 	float	   *ball;
@@ -215,6 +228,7 @@ table_init(Table *t, int rows, int cols, bool sparse, Size *bytes)
 	t->rows = rows;
 	t->cols = cols;
 	t->sparse = sparse;
+	t->lr_scale = 1.0f;
 	t->w = cs_alloc_huge(sizeof(float) * n);
 	t->g = cs_alloc_huge(sizeof(float) * n);
 	t->m = cs_alloc_huge(sizeof(float) * n);
@@ -279,14 +293,14 @@ adam_step(Trainer *T)
 		{
 			for (int i = 0; i < t->n_list; i++)
 			{
-				adam_row(t, t->list[i], lr, l2, c1, c2);
+				adam_row(t, t->list[i], lr * t->lr_scale, l2, c1, c2);
 				t->touched[t->list[i]] = 0;
 			}
 			t->n_list = 0;
 		}
 		else
 			for (int r = 0; r < t->rows; r++)
-				adam_row(t, r, lr, l2, c1, c2);
+				adam_row(t, r, lr * t->lr_scale, l2, c1, c2);
 	}
 }
 
@@ -348,10 +362,17 @@ backprop_items(Trainer *T, int n)
 		int			i = T->sampled ? T->slot_item[s] : s;
 		const float *dv = T->dVs + (Size) s * d;
 
-		touch(E, i);
-		touch(bE, i);
-		cblas_saxpy(d, 1.0f, dv, 1, E->g + (Size) i * d, 1);
-		bE->g[i] += T->dbs[s];
+		/*
+		 * A rare item is its features and its popularity prior: an id
+		 * embedding or bias learned from a handful of users only overfits.
+		 */
+		if (T->count[i] >= T->o->min_item_count)
+		{
+			touch(E, i);
+			cblas_saxpy(d, 1.0f, dv, 1, E->g + (Size) i * d, 1);
+			touch(bE, i);
+			bE->g[i] += T->dbs[s];
+		}
 		for (int64 k = f->row_start[i]; k < f->row_start[i + 1]; k++)
 		{
 			int			row = f->rows[k];
@@ -431,6 +452,65 @@ add_history(Trainer *T, int u, int p, int64 *n_hist, bool learn)
 	/* a shrunk mean: a short history pulls the user less far from the prior */
 	for (int64 k = first; k < *n_hist; k++)
 		T->hist_w[k] = (float) (T->hist_w[k] / (sum + T->o->history_prior));
+	T->hist_scale = sum + T->o->history_prior;
+}
+
+/*
+ * The history profile of batch row r (hist entries [first, end)), appended
+ * to the batch's profile lists.
+ */
+static void
+add_profile(Trainer *T, int64 first, int64 end, double scale, int64 *n_hv)
+{
+	const CsFeatures *f = &T->ds->items;
+
+	if (f->n_values == 0)
+		return;
+	for (int64 k = first; k < end; k++)
+	{
+		int			i = T->sampled ? T->slot_item[T->hist_slot[k]] : T->hist_slot[k];
+
+		/* hist_w holds the normalised weights: the profile wants the raw ones */
+		cs_profile_add(&T->prof, (float) (T->hist_w[k] * scale), (int) (f->row_start[i + 1] - f->row_start[i]),
+					   f->rows + f->row_start[i], f->weights + f->row_start[i]);
+	}
+	cs_profile_finish(&T->prof);
+	Assert(*n_hv + T->prof.n <= T->max_hv);
+	memcpy(T->hv_row + *n_hv, T->prof.rows, sizeof(int32) * T->prof.n);
+	memcpy(T->hv_val + *n_hv, T->prof.vals, sizeof(float) * T->prof.n);
+	*n_hv += T->prof.n;
+	T->prof.n = 0;
+}
+
+/* Content match of one item against the profile in T->prof.dense. */
+static float
+item_match(const Trainer *T, int item)
+{
+	const CsFeatures *f = &T->ds->items;
+	const float *gamma = T->t[T_M].w;
+	float		s = 0;
+
+	for (int64 q = f->row_start[item]; q < f->row_start[item + 1]; q++)
+		s += gamma[T->mi.value_col[f->rows[q]]] * f->weights[q] * T->prof.dense[f->rows[q]];
+	return s;
+}
+
+/* d(loss)/d(gamma) of one item's match, given d(loss)/d(logit) */
+static void
+item_match_grad(Trainer *T, int item, float dlogit)
+{
+	const CsFeatures *f = &T->ds->items;
+	float	   *dgamma = T->t[T_M].g;
+
+	for (int64 q = f->row_start[item]; q < f->row_start[item + 1]; q++)
+		dgamma[T->mi.value_col[f->rows[q]]] += dlogit * f->weights[q] * T->prof.dense[f->rows[q]];
+}
+
+static void
+scatter_profile(Trainer *T, int r, bool set)
+{
+	for (int64 q = T->hv_start[r]; q < T->hv_start[r + 1]; q++)
+		T->prof.dense[T->hv_row[q]] = set ? T->hv_val[q] : 0;
 }
 
 static int64
@@ -481,7 +561,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 	int			d = T->d;
 	int			n = T->n_items;
 	int64		n_hist = 0,
-				n_attr = 0;
+				n_attr = 0,
+				n_hv = 0;
 	int			ncand;
 	double		loss = 0;
 	float	   *cand;
@@ -499,6 +580,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 
 		T->hist_start[r] = n_hist;
 		add_history(T, u, p, &n_hist, learn);
+		T->hv_start[r] = n_hv;
+		add_profile(T, T->hist_start[r], n_hist, T->hist_scale, &n_hv);
 		T->attr_start[r] = n_attr;
 		n_attr = add_attrs(T, u, n_attr);
 		if (o->target == CS_TARGET_NEXT)
@@ -510,6 +593,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		T->target_slot[r] = t < 0 ? -1 : slot_of(T, T->ditems[T->dstart[u] + t]);
 	}
 	T->hist_start[B] = n_hist;
+	T->hv_start[B] = n_hv;
 	T->attr_start[B] = n_attr;
 
 	if (T->sampled)
@@ -606,8 +690,9 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			for (int j = 0; j < p; j++)
 				T->mark[di[j]] = stamp;
 			T->mark[ti] = stamp;
+			scatter_profile(T, r, true);
 			sp = cblas_sdot(d, T->U + (Size) r * d, 1, T->Vs + (Size) ts * d, 1) +
-				T->bs[ts] - T->logq[ti];
+				T->bs[ts] - T->logq[ti] + item_match(T, ti);
 			mx = sp;
 			for (int j = 0; j < ncand; j++)
 			{
@@ -615,7 +700,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 					s[j] = -INFINITY;
 				else
 				{
-					s[j] += T->bneg[j];
+					s[j] += T->bneg[j] + item_match(T, T->slot_item[T->neg_slot[j]]);
 					if (s[j] > mx)
 						mx = s[j];
 				}
@@ -628,11 +713,21 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			T->pos[r] = (float) (exp(sp - mx - log(sum)) - 1.0) * inv_b;
 			for (int j = 0; j < ncand; j++)
 				s[j] = (s[j] == -INFINITY) ? 0.0f : (float) (exp(s[j] - mx - log(sum)) * inv_b);
+			if (learn)
+			{
+				item_match_grad(T, ti, T->pos[r]);
+				for (int j = 0; j < ncand; j++)
+					if (s[j] != 0)
+						item_match_grad(T, T->slot_item[T->neg_slot[j]], s[j]);
+			}
+			scatter_profile(T, r, false);
 		}
 		else
 		{
 			for (int j = 0; j < n; j++)
 				s[j] += T->bs[j];
+			cs_match_add(&T->mi, T->t[T_M].w, (int) (T->hv_start[r + 1] - T->hv_start[r]),
+						 T->hv_row + T->hv_start[r], T->hv_val + T->hv_start[r], s);
 			for (int j = 0; j < p; j++)
 				s[di[j]] = -INFINITY;
 			softmax_row(s, n);
@@ -701,7 +796,21 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, d, B,
 					1.0f, T->S, n, T->U, d, 0.0f, T->dVs, d);
 		for (int r = 0; r < B; r++)
-			cblas_saxpy(n, 1.0f, T->S + (Size) r * n, 1, T->dbs, 1);
+		{
+			const float *ds = T->S + (Size) r * n;
+
+			cblas_saxpy(n, 1.0f, ds, 1, T->dbs, 1);
+			/* d gamma: each profile value times the gradient of the items carrying it */
+			for (int64 q = T->hv_start[r]; q < T->hv_start[r + 1]; q++)
+			{
+				int			k = T->hv_row[q];
+				double		g = 0;
+
+				for (int64 a = T->mi.start[k]; a < T->mi.start[k + 1]; a++)
+					g += ds[T->mi.items[a]] * T->mi.weights[a];
+				T->t[T_M].g[T->mi.value_col[k]] += (float) (g * T->hv_val[q]);
+			}
+		}
 	}
 
 	/* hidden layer: U = Ulin + relu(Ulin W1' + b1) W2' */
@@ -787,7 +896,8 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 	int32	   *idx = palloc(sizeof(int32) * VALIDATION_K);
 	float	   *val = palloc(sizeof(float) * VALIDATION_K);
 	double		sum_recall = 0,
-				sum_loss = 0;
+				sum_loss = 0,
+				by_n[4] = {0};
 	int64		count = 0;
 	int			nb = 0;
 	bool		saved_sampled = T->sampled;
@@ -818,7 +928,8 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 			if (nb == Bv || (flush && nb > 0))
 			{
 				int64		n_hist = 0,
-							n_attr = 0;
+							n_attr = 0,
+							n_hv = 0;
 				CsNet		net = {d, T->hid, T->t[T_U0].w, T->t[T_A].w, T->t[T_W].w,
 				T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w};
 
@@ -826,10 +937,13 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 				{
 					T->hist_start[r] = n_hist;
 					add_history(T, ex[r].user, ex[r].prefix, &n_hist, false);
+					T->hv_start[r] = n_hv;
+					add_profile(T, T->hist_start[r], n_hist, T->hist_scale, &n_hv);
 					T->attr_start[r] = n_attr;
 					n_attr = add_attrs(T, ex[r].user, n_attr);
 				}
 				T->hist_start[nb] = n_hist;
+				T->hv_start[nb] = n_hv;
 				T->attr_start[nb] = n_attr;
 				memset(T->H, 0, sizeof(float) * (Size) nb * d);
 				for (int r = 0; r < nb; r++)
@@ -854,6 +968,8 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 
 					for (int j = 0; j < n; j++)
 						s[j] += T->ball[j];
+					cs_match_add(&T->mi, T->t[T_M].w, (int) (T->hv_start[r + 1] - T->hv_start[r]),
+								 T->hv_row + T->hv_start[r], T->hv_val + T->hv_start[r], s);
 					for (int j = 0; j < p; j++)
 						s[di[j]] = -INFINITY;
 					found = cs_topk(s, n, VALIDATION_K, idx, val);
@@ -862,6 +978,12 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 							if (di[j] == idx[k])
 								hits++;
 					sum_recall += (double) hits / Min(VALIDATION_K, m - p);
+					for (int q = 0; q < lengthof(validation_revealed); q++)
+						if (validation_revealed[q] == p)
+						{
+							T->val_by_n[q] += (double) hits / Min(VALIDATION_K, m - p);
+							T->val_count_by_n[q]++;
+						}
 					for (int j = 0; j < n; j++)
 						if (s[j] > mx)
 							mx = s[j];
@@ -881,6 +1003,14 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 	}
 	T->sampled = saved_sampled;
 	*metric = count > 0 ? sum_recall / count : NAN;
+	for (int q = 0; q < lengthof(validation_revealed); q++)
+	{
+		by_n[q] = T->val_count_by_n[q] > 0 ? T->val_by_n[q] / T->val_count_by_n[q] : NAN;
+		T->val_by_n[q] = 0;
+		T->val_count_by_n[q] = 0;
+	}
+	elog(DEBUG1, "validation recall@20 by revealed items: 0: %.4f, 1: %.4f, 3: %.4f, 5: %.4f",
+		 by_n[0], by_n[1], by_n[2], by_n[3]);
 	*loss = count > 0 ? sum_loss / count : NAN;
 	pfree(ex);
 	pfree(idx);
@@ -897,15 +1027,18 @@ init_params(Trainer *T)
 	double		total = 0;
 
 	for (Size i = 0; i < (Size) T->t[T_E].rows * d; i++)
-		T->t[T_E].w[i] = 0.05f * random_normal(&T->rng);
+		T->t[T_E].w[i] = T->count[i / d] >= T->o->min_item_count ?
+			0.05f * random_normal(&T->rng) : 0.0f;
 	for (Size i = 0; i < (Size) T->t[T_F].rows * d; i++)
-		T->t[T_F].w[i] = 0.05f * random_normal(&T->rng);
+		T->t[T_F].w[i] = (float) T->o->feature_scale * random_normal(&T->rng);
 	for (Size i = 0; i < (Size) T->t[T_A].rows * d; i++)
 		T->t[T_A].w[i] = 0.05f * random_normal(&T->rng);
 	for (Size i = 0; i < (Size) T->t[T_P].rows * d; i++)
 		T->t[T_P].w[i] = random_normal(&T->rng) * (0.1f / sqrtf((float) Max(T->c, 1)));
 	for (int j = 0; j < d; j++)
 		T->t[T_W].w[(Size) j * d + j] = 1.0f;
+	for (int c = 0; c < T->t[T_M].rows; c++)
+		T->t[T_M].w[c] = (float) T->o->match_init;
 	for (Size i = 0; i < (Size) T->hid * d; i++)
 		T->t[T_W1].w[i] = random_normal(&T->rng) * sqrtf(2.0f / d);
 
@@ -992,6 +1125,29 @@ alloc_batch(Trainer *T, Size *bytes)
 	T->attr_w = cs_alloc_huge(sizeof(float) * max_attr);
 	T->Vall = cs_alloc_huge(sizeof(float) * (Size) n * d);
 	T->ball = cs_alloc_huge(sizeof(float) * n);
+	{
+		const CsFeatures *f = &T->ds->items;
+		int64		max_rows = 1;
+		int32	   *first = palloc(sizeof(int32) * Max(f->n_columns, 1));
+		int32	   *count = palloc(sizeof(int32) * Max(f->n_columns, 1));
+
+		for (int i = 0; i < n; i++)
+			max_rows = Max(max_rows, f->row_start[i + 1] - f->row_start[i]);
+		T->max_hv = max_hist * max_rows;
+		T->hv_start = cs_alloc_huge(sizeof(int64) * (B + 1));
+		T->hv_row = cs_alloc_huge(sizeof(int32) * T->max_hv);
+		T->hv_val = cs_alloc_huge(sizeof(float) * T->max_hv);
+		for (int c = 0; c < f->n_columns; c++)
+		{
+			first[c] = f->columns[c].first;
+			count[c] = f->columns[c].count;
+		}
+		cs_match_index_build(&T->mi, f->n_values, f->n_columns, first, count, n,
+							 f->row_start, f->rows, f->weights);
+		cs_profile_init(&T->prof, f->n_values);
+		*bytes += (sizeof(int32) + sizeof(float)) * (T->max_hv + f->row_start[n]) +
+			sizeof(float) * f->n_values;
+	}
 	T->Sval = cs_alloc_huge(sizeof(float) * (Size) Max(1, Min(B, VALIDATION_SCORE_FLOATS / n)) * n);
 	*bytes += sizeof(float) * ((Size) T->max_slots * d * 2 + (Size) B * d * 6 + (Size) B * ncand +
 							   (Size) ncand * d + (Size) n * (d + 1) +
@@ -1057,6 +1213,7 @@ check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_js
 	h.n_kinds = ds->n_kinds;
 	h.n_labels = ds->n_labels;
 	h.n_edges = ds->items.n_edges + ds->users.n_edges;
+	h.n_item_rows = ds->items.row_start[ds->n_items];
 	bytes = cs_model_layout_size(&h, strings, strlen(options_json) + 1);
 	if (bytes > CS_MODEL_MAX_BYTES)
 		ereport(ERROR,
@@ -1101,6 +1258,7 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 	b.hdr.history_length = T->o->history_length;
 	b.hdr.history_prior = (float) T->o->history_prior;
 	b.hdr.half_life = T->o->half_life;
+	b.hdr.n_item_rows = ds->items.row_start[ds->n_items];
 
 	icol = palloc0(sizeof(CsColumn) * Max(ds->items.n_columns, 1));
 	ivals = palloc0(sizeof(uint32) * Max(ds->items.n_values, 1));
@@ -1178,6 +1336,12 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 	cs_builder_section(&b, CS_SEC_LABELS, labels, sizeof(CsLabel) * ds->n_labels);
 	cs_builder_section(&b, CS_SEC_EDGES, edges, sizeof(double) * n_edges);
 	cs_builder_section(&b, CS_SEC_OPTIONS, options_json, strlen(options_json) + 1);
+	cs_builder_section(&b, CS_SEC_ITEM_ROW_START, ds->items.row_start,
+					   sizeof(int64) * ((Size) ds->n_items + 1));
+	cs_builder_section(&b, CS_SEC_ITEM_ROWS, ds->items.rows, sizeof(int32) * b.hdr.n_item_rows);
+	cs_builder_section(&b, CS_SEC_ITEM_ROW_WEIGHTS, ds->items.weights,
+					   sizeof(float) * b.hdr.n_item_rows);
+	cs_builder_section(&b, CS_SEC_MATCH_WEIGHTS, T->t[T_M].w, sizeof(float) * ds->items.n_columns);
 	res->model = cs_builder_finish(&b);
 }
 
@@ -1246,6 +1410,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 				t_now;
 	StringInfoData epochs_json;
 	double		train_seconds_so_far = 0;
+	float		match_factor = 1.0f;
 	MemoryContext oldcxt;
 
 	cs_blas_prepare();
@@ -1285,6 +1450,8 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	table_init(&T.t[T_W1], T.hid, T.d, false, &bytes);
 	table_init(&T.t[T_B1], 1, T.hid, false, &bytes);
 	table_init(&T.t[T_W2], T.d, T.hid, false, &bytes);
+	table_init(&T.t[T_M], ds->items.n_columns, 1, false, &bytes);
+	T.t[T_M].lr_scale = (float) T.o->match_lr_scale;	/* a handful of numbers that must travel far */
 	alloc_batch(&T, &bytes);
 	cs_check_budget(ds->bytes + bytes, "the model and its training state");
 
@@ -1400,6 +1567,37 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	if (n_val > 0)
 		snapshot(&T, true);
 
+	/*
+	 * The match weights maximise the likelihood; for ranking a catalogue a
+	 * stronger pull toward what the user has been looking at often does
+	 * better.  Scale them by whatever factor ranks validation users best.
+	 */
+	if (n_val > 0 && T.t[T_M].rows > 0)
+	{
+		static const float factors[] = {1.5f, 2.0f, 3.0f, 5.0f, 8.0f, 13.0f, 21.0f, 34.0f};
+		float	   *base = palloc(sizeof(float) * T.t[T_M].rows);
+		double		best = res->validation_metric;
+
+		memcpy(base, T.t[T_M].w, sizeof(float) * T.t[T_M].rows);
+		for (int f = 0; f < lengthof(factors); f++)
+		{
+			double		vmetric,
+						vloss;
+
+			for (int c = 0; c < T.t[T_M].rows; c++)
+				T.t[T_M].w[c] = base[c] * factors[f];
+			validate(&T, val_users, n_val, &vmetric, &vloss);
+			if (vmetric > best)
+			{
+				best = vmetric;
+				match_factor = factors[f];
+			}
+		}
+		for (int c = 0; c < T.t[T_M].rows; c++)
+			T.t[T_M].w[c] = base[c] * match_factor;
+		res->validation_metric = best;
+	}
+
 	build_model(&T, options_json, res);
 
 	INSTR_TIME_SET_CURRENT(t_now);
@@ -1408,10 +1606,11 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	initStringInfo(&res->summary);
 	appendStringInfo(&res->summary,
 					 "\"softmax\": \"%s\", \"training_users\": %d, \"validation_users\": %d"
+					 ", \"match_factor\": %g"
 					 ", \"epochs_run\": %d, \"examples\": " INT64_FORMAT
 					 ", \"examples_per_second\": %.0f, \"validation_recall_at_20\": %s"
 					 ", \"epochs\": [%s]",
-					 T.sampled ? "sampled" : "full", n_train, n_val, res->epochs_run,
+					 T.sampled ? "sampled" : "full", n_train, n_val, (double) match_factor, res->epochs_run,
 					 res->examples, res->examples / Max(train_seconds_so_far, 1e-9),
 					 isnan(res->validation_metric) ? "null" :
 					 psprintf("%.6f", res->validation_metric),
