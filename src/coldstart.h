@@ -13,6 +13,7 @@
 /* Settings (settings.c). */
 extern char *cs_default_model;
 extern int	cs_history_length;
+extern int	cs_seen_limit;
 extern int	cs_blas_threads;
 extern int	cs_train_memory_kb;
 extern int	cs_max_items;

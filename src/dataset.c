@@ -564,15 +564,21 @@ build_vocabulary(FeatRead *fr, int c, const int32 *order, int n_ent, int buckets
 	{
 		char	  **sorted = palloc_extended(sizeof(char *) * Max(col->vocab.count, 1),
 												 MCXT_ALLOC_HUGE);
+		bool	   *used = palloc_extended(Max(col->vocab.count, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		int			k = 0;
 
+		/* only values of the rows kept: a skipped duplicate row adds none */
+		for (int i = 0; i < n_ent; i++)
+			for (int64 p = fr->cat_start[order[i]]; p < fr->cat_start[order[i] + 1]; p++)
+				if (fr->pair_col[p] == c)
+					used[fr->pair_val[p]] = true;
 		for (int i = 0; i < col->vocab.size; i++)
-			if (col->vocab.keys[i])
+			if (col->vocab.keys[i] && used[col->vocab.vals[i]])
 				sorted[k++] = col->vocab.keys[i];
 		if (k == 0)
 			return false;
 		qsort(sorted, k, sizeof(char *), cmp_strptr);
-		remap[c] = palloc_extended(sizeof(int) * k, MCXT_ALLOC_HUGE);
+		remap[c] = palloc_extended(sizeof(int) * Max(col->vocab.count, 1), MCXT_ALLOC_HUGE);
 		for (int i = 0; i < k; i++)
 			remap[c][strmap_get(&col->vocab, sorted[i])] = f->n_values + i;
 		while (f->n_values + k > *values_cap)

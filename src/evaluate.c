@@ -641,8 +641,9 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 								e.ditems + e.dstart[u], e.dfirst + e.dstart[u]);
 	choose_users(&e, split);
 	ereport(NOTICE,
-			(errmsg("evaluating on %d %s users of %d (%d items)", e.n_eval, split,
-					ds->hist.n_users, ds->n_items)));
+			(errmsg_plural("evaluating on %d %s user of %d (%d items)",
+						   "evaluating on %d %s users of %d (%d items)", e.n_eval,
+						   e.n_eval, split, ds->hist.n_users, ds->n_items)));
 
 	revealed = palloc(sizeof(int) * list_length(opts.revealed));
 	foreach(lc, opts.revealed)

@@ -90,12 +90,35 @@ typedef struct CsMatchIndex
 	int32	   *items;
 	float	   *weights;
 	int32	   *value_col;		/* [n_values]: column of each value */
+
+	/*
+	 * Serving only (cs_match_index_dense()): columns where every item has at
+	 * most one value, of weight 1 (numeric buckets, single categories), also
+	 * as a code per item, so that a profile value shared by many items is
+	 * added in one sequential pass instead of through its postings.
+	 */
+	int			n_items;
+	int			n_columns;
+	int32	   *col_first;		/* [n_columns] */
+	int32	   *col_count;
+	uint16	  **codes;			/* [n_columns]: 1 + value - first, 0 none; or NULL */
+	float	   *table;			/* scratch of the passes, zero between uses */
 } CsMatchIndex;
 
 /* The inverted index of items' feature rows (CSR), in the current context. */
 extern void cs_match_index_build(CsMatchIndex *mi, int n_values, int n_columns,
 								 const int32 *col_first, const int32 *col_count,
 								 int n_items, const int64 *row_start, const int32 *rows,
+								 const float *weights);
+
+/*
+ * Add the per-item codes of the columns that allow them (see CsMatchIndex),
+ * in the current context.  Only serving uses them: the sum over a profile is
+ * then made in another order, which may change a score's last bit.
+ */
+extern void cs_match_index_dense(CsMatchIndex *mi, int n_items, int n_columns,
+								 const int32 *col_first, const int32 *col_count,
+								 const int64 *row_start, const int32 *rows,
 								 const float *weights);
 
 /* A history's profile H: sparse (rows, vals), built with a dense scratch. */

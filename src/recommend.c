@@ -121,10 +121,13 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	s = cs_served_get(name);
-	n_hist = cs_read_history(s, user_id, history_length(s), &hist);
+	/* one read: the newest behaviours make the vector, all of them the "seen" items */
+	n_hist = cs_read_history(s, user_id,
+							 exclude_seen ? Max(history_length(s), cs_seen_limit) : history_length(s),
+							 &hist);
 	n_attr = cs_user_attributes(s, user_id, &rows, &w);
 	u = palloc(sizeof(float) * s->m.dim);
-	cs_user_vector(s, hist, n_hist, rows, w, n_attr, u);
+	cs_user_vector(s, hist, Min(n_hist, history_length(s)), rows, w, n_attr, u);
 	seen = palloc(sizeof(int64) * Max(n_hist, 1));
 	for (int j = 0; j < n_hist; j++)
 		seen[j] = hist[j].item_id;

@@ -104,6 +104,7 @@ build_match_index(CsServed *s)
 	}
 	cs_match_index_build(&s->mi, m->n_item_values, m->n_item_columns, first, count,
 						 s->n_total, start, rows, w);
+	cs_match_index_dense(&s->mi, s->n_total, m->n_item_columns, first, count, start, rows, w);
 	pfree(start);
 	pfree(rows);
 	pfree(w);
@@ -553,6 +554,38 @@ cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights)
 	return n;
 }
 
+/* Text of a jsonb scalar; a boolean also has the "t"/"f" form of bool columns. */
+static bool
+jsonb_scalar_text(JsonbValue *v, char **txt, const char **alt)
+{
+	*alt = NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			*txt = pnstrdup(v->val.string.val, v->val.string.len);
+			return true;
+		case jbvNumeric:
+			*txt = DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+			return true;
+		case jbvBool:
+			*txt = v->val.boolean ? "t" : "f";
+			*alt = v->val.boolean ? "true" : "false";
+			return true;
+		default:
+			return false;
+	}
+}
+
+static void
+bad_attr(const char *cname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("user_attrs value of \"%s\" must be a string, number, boolean or an array of them",
+					cname)));
+}
+
 int
 cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights)
 {
@@ -573,50 +606,65 @@ cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights)
 		const CsColumn *col = &m->user_columns[c];
 		const char *cname = cs_model_string(m, col->name);
 		JsonbValue *v = getKeyJsonValueFromContainer(&attrs->root, cname, strlen(cname), NULL);
-		CsValueReader r;
+		List	   *vals = NIL;
+		char	   *txt;
+		const char *alt;
 
 		if (v == NULL || v->type == jbvNull)
 			continue;
-		if (v->type == jbvString || v->type == jbvBool ||
-			(v->type == jbvNumeric && col->kind == CS_COL_CATEGORICAL))
+		if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data) &&
+			col->kind == CS_COL_CATEGORICAL)
 		{
-			char	   *txt = v->type == jbvString ? pnstrdup(v->val.string.val, v->val.string.len) :
-				v->type == jbvBool ? (v->val.boolean ? "true" : "false") :
-				DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+			JsonbValue	e;
+			JsonbIteratorToken tok;
 
-			if (col->kind == CS_COL_CATEGORICAL)
+			while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 			{
-				cs_reader_init(&r, TEXTOID, CS_COL_CATEGORICAL, "user_attrs", cname);
-				n = column_rows(m, col, m->user_values, &r, CStringGetTextDatum(txt),
-								*rows, *weights, n);
-			}
-			else
-			{
-				char	   *end;
-				double		x = strtod(txt, &end);
-
-				if (*end == '\0' && isfinite(x))
-				{
-					(*rows)[n] = cs_column_bucket(m, col, x);
-					(*weights)[n++] = 1.0f;
-				}
+				if (tok != WJB_ELEM || e.type == jbvNull)
+					continue;
+				if (!jsonb_scalar_text(&e, &txt, &alt))
+					bad_attr(cname);
+				vals = lappend(vals, list_make2(txt, (char *) alt));
 			}
 		}
-		else if (v->type == jbvNumeric)
-		{
-			double		x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-															   NumericGetDatum(v->val.numeric)));
+		else if (jsonb_scalar_text(v, &txt, &alt))
+			vals = list_make1(list_make2(txt, (char *) alt));
+		else
+			bad_attr(cname);
 
-			if (isfinite(x))
+		if (col->kind == CS_COL_CATEGORICAL)
+		{
+			ListCell   *lc;
+			int			first = n;
+
+			/* like a column value: the mean of the known values */
+			foreach(lc, vals)
+			{
+				List	   *pair = lfirst(lc);
+				int			row = cs_column_find(m, col, m->user_values, linitial(pair));
+
+				if (row < 0 && lsecond(pair) != NULL)
+					row = cs_column_find(m, col, m->user_values, lsecond(pair));
+				if (row >= 0)
+					(*rows)[n++] = row;
+			}
+			for (int i = first; i < n; i++)
+				(*weights)[i] = 1.0f / (n - first);
+		}
+		else if (col->kind == CS_COL_NUMERIC && list_length(vals) == 1)
+		{
+			char	   *end;
+			double		x = strtod(linitial(linitial(vals)), &end);
+
+			if (*end == '\0' && end != (char *) linitial(linitial(vals)) && isfinite(x))
 			{
 				(*rows)[n] = cs_column_bucket(m, col, x);
 				(*weights)[n++] = 1.0f;
 			}
 		}
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("user_attrs value of \"%s\" must be a string, number or boolean", cname)));
+		else if (col->kind == CS_COL_NUMERIC)
+			bad_attr(cname);
 	}
 	return n;
 }
@@ -811,7 +859,7 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 		float		omega;
 		int			i = src[j];
 
-		if (vec[j] == NULL)
+		if (vec[j] == NULL || sum + m->history_prior <= 0)
 			continue;
 		omega = (float) (w[j] / (sum + m->history_prior));
 		cblas_saxpy(d, omega, vec[j], 1, h, 1);

@@ -16,6 +16,7 @@ PG_MODULE_MAGIC;
 
 char	   *cs_default_model = NULL;
 int			cs_history_length = 0;
+int			cs_seen_limit = 1000;
 int			cs_blas_threads = 1;
 int			cs_train_memory_kb = 1024 * 1024;
 int			cs_max_items = 2000000;
@@ -38,6 +39,14 @@ _PG_init(void)
 							NULL,
 							&cs_history_length,
 							0, 0, 10000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("coldstart.seen_limit",
+							"Number of a user's most recent behaviours whose items exclude_seen leaves out.",
+							"The items of these behaviours, of every kind, are not recommended again.",
+							&cs_seen_limit,
+							1000, 1, 1000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 

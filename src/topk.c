@@ -119,32 +119,30 @@ sift_down(float *hv, int32 *hi, int n, int i)
 
 /*
  * A threshold below which no top-k score can be: the k-th best of an evenly
- * spaced sample (those k are real scores, so the k-th best of all is at least
- * as good), lowered by one ulp because the scan keeps only scores above it.
- * Without it, rising scores would pass the scan's threshold one after the
- * other; with it, about k * n / SAMPLE of them do.  buf: room for SAMPLE.
+ * spaced sample of m scores (those k are real scores, so the k-th best of all
+ * is at least as good), lowered by one ulp because the scan keeps only scores
+ * above it.  Without it, rising scores would pass the scan's threshold one
+ * after the other; with it, about k * n / m of them do.  buf: room for m.
  */
-#define SAMPLE 1024
-
 static float
-sample_threshold(const float *x, int n, int k, int32 *buf)
+sample_threshold(const float *x, int n, int k, int m, int32 *buf)
 {
-	int			m = 0;
+	int			found = 0;
 	int32		w;
 
-	if (n < 8 * SAMPLE || k > SAMPLE / 8)
+	if (m < 8 * k)
 		return -INFINITY;
-	for (int j = 0; j < SAMPLE; j++)
+	for (int j = 0; j < m; j++)
 	{
-		int32		i = (int32) (((int64) j * n) / SAMPLE + (n / SAMPLE) / 2);
+		int32		i = (int32) (((int64) j * n) / m + (n / m) / 2);
 
 		if (x[i] > -INFINITY)
-			buf[m++] = i;
+			buf[found++] = i;
 	}
-	if (m < k)
+	if (found < k)
 		return -INFINITY;
-	if (m > k)
-		select_best(x, buf, m, k);
+	if (found > k)
+		select_best(x, buf, found, k);
 	w = buf[0];
 	for (int j = 1; j < k; j++)
 		if (better(x, w, buf[j]))
@@ -156,6 +154,7 @@ int
 cs_topk(const float *scores, int n, int k, int32 *idx, float *val)
 {
 	int			cap,
+				sample,
 				count = 0,
 				size;
 	int32	   *buf;
@@ -164,8 +163,9 @@ cs_topk(const float *scores, int n, int k, int32 *idx, float *val)
 	if (k <= 0 || n <= 0)
 		return 0;
 	cap = Min(n, Max(4 * k, 4096));
-	buf = palloc(sizeof(int32) * cap);
-	thr = sample_threshold(scores, n, k, buf);
+	sample = Min(n / 8, Max(8 * k, 1024));
+	buf = palloc(sizeof(int32) * Max(cap, sample));
+	thr = sample_threshold(scores, n, k, sample, buf);
 	for (int from = 0; from < n;)
 	{
 		int			len = Min(n - from, cap - count);

@@ -33,6 +33,7 @@
 #include "net.h"
 #include "topk.h"
 #include "train.h"
+#include "vec.h"
 
 #define ADAM_B1		0.9f
 #define ADAM_B2		0.999f
@@ -252,24 +253,14 @@ touch(Table *t, int row)
 	}
 }
 
+/* rows [row, row + n); vectorized, with the same bytes as a plain loop */
 static void
-adam_row(Table *t, int row, float lr, float l2, float c1, float c2)
+adam_rows(Table *t, int row, int n, float lr, float l2, float c1, float c2)
 {
 	Size		off = (Size) row * t->cols;
-	float	   *w = t->w + off,
-			   *g = t->g + off,
-			   *m = t->m + off,
-			   *v = t->v + off;
 
-	for (int j = 0; j < t->cols; j++)
-	{
-		float		gj = g[j] + l2 * w[j];
-
-		m[j] = ADAM_B1 * m[j] + (1 - ADAM_B1) * gj;
-		v[j] = ADAM_B2 * v[j] + (1 - ADAM_B2) * gj * gj;
-		w[j] -= lr * (m[j] * c1) / (sqrtf(v[j] * c2) + ADAM_EPS);
-		g[j] = 0;
-	}
+	cs_vec_adam(t->w + off, t->g + off, t->m + off, t->v + off, (int64) n * t->cols,
+				lr, l2, c1, c2, ADAM_B1, ADAM_B2, ADAM_EPS);
 }
 
 static void
@@ -293,14 +284,13 @@ adam_step(Trainer *T)
 		{
 			for (int i = 0; i < t->n_list; i++)
 			{
-				adam_row(t, t->list[i], lr * t->lr_scale, l2, c1, c2);
+				adam_rows(t, t->list[i], 1, lr * t->lr_scale, l2, c1, c2);
 				t->touched[t->list[i]] = 0;
 			}
 			t->n_list = 0;
 		}
 		else
-			for (int r = 0; r < t->rows; r++)
-				adam_row(t, r, lr * t->lr_scale, l2, c1, c2);
+			adam_rows(t, 0, t->rows, lr * t->lr_scale, l2, c1, c2);
 	}
 }
 
@@ -450,8 +440,10 @@ add_history(Trainer *T, int u, int p, int64 *n_hist, bool learn)
 		(*n_hist)++;
 	}
 	/* a shrunk mean: a short history pulls the user less far from the prior */
+	/* (all weights can underflow to 0 when the prior is 0: then no history) */
 	for (int64 k = first; k < *n_hist; k++)
-		T->hist_w[k] = (float) (T->hist_w[k] / (sum + T->o->history_prior));
+		T->hist_w[k] = sum + T->o->history_prior > 0 ?
+			(float) (T->hist_w[k] / (sum + T->o->history_prior)) : 0.0f;
 	T->hist_scale = sum + T->o->history_prior;
 }
 
@@ -532,12 +524,9 @@ add_attrs(Trainer *T, int u, int64 n_attr)
 static double
 softmax_row(float *s, int n)
 {
-	float		mx = -INFINITY;
+	float		mx = cs_vec_max(s, n);
 	double		sum = 0;
 
-	for (int j = 0; j < n; j++)
-		if (s[j] > mx)
-			mx = s[j];
 	for (int j = 0; j < n; j++)
 	{
 		float		e = (s[j] == -INFINITY) ? 0.0f : expf(s[j] - mx);
@@ -683,7 +672,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			int			ts = T->target_slot[r];
 			int			ti = T->slot_item[ts];
 			float		sp;
-			double		sum;
+			double		sum,
+						log_sum;
 			float		mx;
 
 			/* mask the user's own items and accidental hits of the target */
@@ -709,10 +699,11 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			for (int j = 0; j < ncand; j++)
 				if (s[j] != -INFINITY)
 					sum += expf(s[j] - mx);
-			loss += -(sp - mx - log(sum));
-			T->pos[r] = (float) (exp(sp - mx - log(sum)) - 1.0) * inv_b;
+			log_sum = log(sum);	/* once: errno keeps the compiler from hoisting it */
+			loss += -(sp - mx - log_sum);
+			T->pos[r] = (float) (exp(sp - mx - log_sum) - 1.0) * inv_b;
 			for (int j = 0; j < ncand; j++)
-				s[j] = (s[j] == -INFINITY) ? 0.0f : (float) (exp(s[j] - mx - log(sum)) * inv_b);
+				s[j] = (s[j] == -INFINITY) ? 0.0f : (float) (exp(s[j] - mx - log_sum) * inv_b);
 			if (learn)
 			{
 				item_match_grad(T, ti, T->pos[r]);
@@ -724,8 +715,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		}
 		else
 		{
-			for (int j = 0; j < n; j++)
-				s[j] += T->bs[j];
+			cblas_saxpy(n, 1.0f, T->bs, 1, s, 1);	/* s += bs, vectorized */
 			cs_match_add(&T->mi, T->t[T_M].w, (int) (T->hv_start[r + 1] - T->hv_start[r]),
 						 T->hv_row + T->hv_start[r], T->hv_val + T->hv_start[r], s);
 			for (int j = 0; j < p; j++)
@@ -736,8 +726,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 				int			t = T->target_slot[r];
 
 				loss += -log(Max(s[t], 1e-30f));
-				for (int j = 0; j < n; j++)
-					s[j] *= inv_b;
+				cblas_sscal(n, inv_b, s, 1);
 				s[t] -= inv_b;
 			}
 			else
@@ -746,8 +735,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 
 				for (int j = p; j < m; j++)
 					loss += -y * log(Max(s[di[j]], 1e-30f));
-				for (int j = 0; j < n; j++)
-					s[j] *= inv_b;
+				cblas_sscal(n, inv_b, s, 1);
 				for (int j = p; j < m; j++)
 					s[di[j]] -= y * inv_b;
 			}
@@ -773,14 +761,14 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 		/* dVneg = S' U, scattered back to the slots; positives apart */
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ncand, d, B,
 					1.0f, T->S, ncand, T->U, d, 0.0f, T->Vneg, d);
+		/* column sums of S, row by row (bneg is free now): same sums, in order */
+		memset(T->bneg, 0, sizeof(float) * ncand);
+		for (int r = 0; r < B; r++)
+			cblas_saxpy(ncand, 1.0f, T->S + (Size) r * ncand, 1, T->bneg, 1);
 		for (int j = 0; j < ncand; j++)
 		{
-			float		db = 0;
-
 			cblas_saxpy(d, 1.0f, T->Vneg + (Size) j * d, 1, T->dVs + (Size) T->neg_slot[j] * d, 1);
-			for (int r = 0; r < B; r++)
-				db += T->S[(Size) r * ncand + j];
-			T->dbs[T->neg_slot[j]] += db;
+			T->dbs[T->neg_slot[j]] += T->bneg[j];
 		}
 		for (int r = 0; r < B; r++)
 		{
@@ -966,8 +954,7 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 					float		mx = -INFINITY;
 					double		lse = 0;
 
-					for (int j = 0; j < n; j++)
-						s[j] += T->ball[j];
+					cblas_saxpy(n, 1.0f, T->ball, 1, s, 1);
 					cs_match_add(&T->mi, T->t[T_M].w, (int) (T->hv_start[r + 1] - T->hv_start[r]),
 								 T->hv_row + T->hv_start[r], T->hv_val + T->hv_start[r], s);
 					for (int j = 0; j < p; j++)
@@ -984,9 +971,7 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 							T->val_by_n[q] += (double) hits / Min(VALIDATION_K, m - p);
 							T->val_count_by_n[q]++;
 						}
-					for (int j = 0; j < n; j++)
-						if (s[j] > mx)
-							mx = s[j];
+					mx = cs_vec_max(s, n);
 					for (int j = 0; j < n; j++)
 						if (s[j] != -INFINITY)
 							lse += exp(s[j] - mx);

@@ -89,6 +89,9 @@ train_and_store(const char *name, Oid behaviours, Oid items, Oid users, Jsonb *g
 	cs_train(ds, &ds->hist, &opts, used.data, false, &res);
 
 	has_active = cs_catalog_active(name, &active);
+	/* compare at the precision the active version's metric was stored with */
+	if (!isnan(res.validation_metric))
+		res.validation_metric = strtod(psprintf("%.6f", res.validation_metric), NULL);
 	if (opts.promote_if_better && has_active && !isnan(active.validation_metric) &&
 		(isnan(res.validation_metric) || res.validation_metric < active.validation_metric))
 	{

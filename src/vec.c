@@ -128,6 +128,81 @@ sum_exp_avx2(const float *x, int64 n, float shift)
 }
 
 __attribute__((target("avx2,fma")))
+static double
+exp_inplace_avx2(float *x, int64 n, float shift)
+{
+	__m256		s = _mm256_set1_ps(shift);
+	__m256d		a0 = _mm256_setzero_pd(),
+				a1 = _mm256_setzero_pd();
+	int64		i = 0;
+	double		lanes[4];
+	double		sum = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		y = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+
+		_mm256_storeu_ps(x + i, y);
+		a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(y)));
+		a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)));
+	}
+	if (i < n)
+	{
+		float		tail[8];
+		__m256		y;
+
+		for (int j = 0; j < 8; j++)
+			tail[j] = i + j < n ? x[i + j] : -INFINITY;
+		y = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(tail), s));
+		_mm256_storeu_ps(tail, y);
+		for (int j = 0; i + j < n; j++)
+			x[i + j] = tail[j];
+		a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(y)));
+		a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)));
+	}
+	_mm256_storeu_pd(lanes, _mm256_add_pd(a0, a1));
+	for (int j = 0; j < 4; j++)
+		sum += lanes[j];
+	return sum;
+}
+
+/* no "fma" here: a contracted multiply-add would round differently */
+__attribute__((target("avx2")))
+static int64
+adam_avx2(float *w, float *g, float *m, float *v, int64 n, float lr, float l2,
+		  float c1, float c2, float b1, float b2, float eps)
+{
+	__m256		l2v = _mm256_set1_ps(l2),
+				b1v = _mm256_set1_ps(b1),
+				b2v = _mm256_set1_ps(b2),
+				nb1 = _mm256_set1_ps(1 - b1),
+				nb2 = _mm256_set1_ps(1 - b2),
+				c1v = _mm256_set1_ps(c1),
+				c2v = _mm256_set1_ps(c2),
+				lrv = _mm256_set1_ps(lr),
+				epsv = _mm256_set1_ps(eps);
+	int64		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		wj = _mm256_loadu_ps(w + i);
+		__m256		gj = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(l2v, wj));
+		__m256		mj = _mm256_add_ps(_mm256_mul_ps(b1v, _mm256_loadu_ps(m + i)),
+									   _mm256_mul_ps(nb1, gj));
+		__m256		vj = _mm256_add_ps(_mm256_mul_ps(b2v, _mm256_loadu_ps(v + i)),
+									   _mm256_mul_ps(_mm256_mul_ps(nb2, gj), gj));
+		__m256		num = _mm256_mul_ps(lrv, _mm256_mul_ps(mj, c1v));
+		__m256		den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, c2v)), epsv);
+
+		_mm256_storeu_ps(m + i, mj);
+		_mm256_storeu_ps(v + i, vj);
+		_mm256_storeu_ps(w + i, _mm256_sub_ps(wj, _mm256_div_ps(num, den)));
+		_mm256_storeu_ps(g + i, _mm256_setzero_ps());
+	}
+	return i;
+}
+
+__attribute__((target("avx2,fma")))
 static int
 above_avx2(const float *x, int from, int to, float t, int32 *out)
 {
@@ -180,6 +255,44 @@ cs_vec_sum_exp(const float *x, int64 n, float shift)
 	for (int64 i = 0; i < n; i++)
 		sum += expf(x[i] - shift);
 	return sum;
+}
+
+double
+cs_vec_exp(float *x, int64 n, float shift)
+{
+	double		sum = 0;
+
+#ifdef CS_VEC_X86
+	if (use_avx2())
+		return exp_inplace_avx2(x, n, shift);
+#endif
+	for (int64 i = 0; i < n; i++)
+	{
+		x[i] = x[i] == -INFINITY ? 0.0f : expf(x[i] - shift);
+		sum += x[i];
+	}
+	return sum;
+}
+
+void
+cs_vec_adam(float *w, float *g, float *m, float *v, int64 n, float lr, float l2,
+			float c1, float c2, float b1, float b2, float eps)
+{
+	int64		i = 0;
+
+#ifdef CS_VEC_X86
+	if (use_avx2())
+		i = adam_avx2(w, g, m, v, n, lr, l2, c1, c2, b1, b2, eps);
+#endif
+	for (; i < n; i++)
+	{
+		float		gj = g[i] + l2 * w[i];
+
+		m[i] = b1 * m[i] + (1 - b1) * gj;
+		v[i] = b2 * v[i] + (1 - b2) * gj * gj;
+		w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+		g[i] = 0;
+	}
 }
 
 int

@@ -25,6 +25,22 @@ extern float cs_vec_max(const float *x, int64 n);
 extern double cs_vec_sum_exp(const float *x, int64 n, float shift);
 
 /*
+ * x[i] = exp(x[i] - shift) in place, with the same exponential as
+ * cs_vec_sum_exp(); returns their sum (in double).
+ */
+extern double cs_vec_exp(float *x, int64 n, float shift);
+
+/*
+ * One Adam step over n parameters (g is the gradient, cleared on the way):
+ *	g' = g + l2 w; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g' g';
+ *	w -= lr (m c1) / (sqrt(v c2) + eps)
+ * with the same float operations in the same order whichever version runs
+ * (no fused multiply-add): the same bytes as the plain loop.
+ */
+extern void cs_vec_adam(float *w, float *g, float *m, float *v, int64 n, float lr, float l2,
+						float c1, float c2, float b1, float b2, float eps);
+
+/*
  * Store into out the indices i in [from, to) with x[i] > t, in increasing
  * order; returns how many.  out needs room for to - from indices.
  */

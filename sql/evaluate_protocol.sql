@@ -1,0 +1,279 @@
+--
+-- coldstart.evaluate(), protocol CS-1, on fixtures small enough that the
+-- right answers of the baselines are computed by hand below; the seeded
+-- split (same seed, same test users; another seed, others; validation users
+-- never test users); coldstart and coldstart_live give sane figures and
+-- leave nothing behind; bad input.
+--
+-- Notation: IDCG(n) = sum over r = 1..n of 1/log2(r + 1):
+--   1/log2(2) = 1, 1/log2(3) = 0.630930, 1/log2(4) = 0.5, 1/log2(5) = 0.430677,
+--   1/log2(6) = 0.386853, 1/log2(7) = 0.356207, 1/log2(8) = 0.333333,
+--   1/log2(9) = 0.315465, 1/log2(10) = 0.301030, 1/log2(11) = 0.289065;
+--   IDCG(2) = 1.630930, IDCG(3) = 2.130930, IDCG(7) = 3.638000,
+--   IDCG(9) = 4.254495, IDCG(10) = 4.543559.
+-- (Ratios below are computed exactly, then rounded to 6 places.)
+--
+CREATE EXTENSION coldstart;
+SET client_min_messages = notice;
+CREATE SCHEMA ev;
+
+-- ---------------------------------------------------------------------
+-- Fixture 1: two test users, the baselines computed by hand
+-- ---------------------------------------------------------------------
+-- Background users 101..109: user 100 + k has items 1..k (fewer than 10
+-- items: never eligible).  Popularity from them alone: item i (1..9) has
+-- 10 - i users; every other item 0.
+-- Test user 1 (A): items 2, 4, ..., 24 in this order (12 items), and item 2
+-- viewed again at the end (a pair's time is its first behaviour).
+-- Test user 2 (B): items 1 and 30 at the same time (so 1 comes first: ties
+-- in time go to the lower id), then 29, 28, 3, 5, 27, 26, 25, 11 (10 items).
+-- Catalogue: 1..12, 14, 16, 18, 20, 22, 24, 25..30: 24 items.
+CREATE TABLE ev.b (user_id bigint, item_id bigint, action text, ts timestamptz);
+INSERT INTO ev.b
+SELECT 100 + k, i, 'pv', '2026-01-01 00:00+00'::timestamptz + (k * 20 + i) * interval '1 hour'
+FROM generate_series(1, 9) k, generate_series(1, 9) i WHERE i <= k;
+INSERT INTO ev.b
+SELECT 1, 2 * j, CASE WHEN j % 3 = 0 THEN 'buy' ELSE 'pv' END,
+       '2026-02-01 00:00+00'::timestamptz + j * interval '1 hour'
+FROM generate_series(1, 12) j;
+INSERT INTO ev.b VALUES (1, 2, 'pv', '2026-03-01 00:00+00');
+INSERT INTO ev.b
+SELECT 2, item, 'pv', '2026-02-01 00:00+00'::timestamptz + greatest(n - 1, 1) * interval '1 hour'
+FROM unnest(ARRAY[1, 30, 29, 28, 3, 5, 27, 26, 25, 11]) WITH ORDINALITY AS t(item, n);
+-- items: genre even or odd, for the content baseline
+CREATE TABLE ev.items (item_id bigint PRIMARY KEY, genre text NOT NULL);
+INSERT INTO ev.items SELECT DISTINCT item_id, CASE WHEN item_id % 2 = 0 THEN 'even' ELSE 'odd' END FROM ev.b;
+SELECT count(*) AS catalogue, count(*) FILTER (WHERE genre = 'even') AS even FROM ev.items;
+-- users 1 and 2 are the only eligible ones; test_fraction 0.9 makes both
+-- test users (ceil(0.9 * 2) = 2), whatever the seed
+SELECT user_id, count(DISTINCT item_id) AS items FROM ev.b GROUP BY user_id HAVING count(DISTINCT item_id) >= 10 ORDER BY 1;
+
+-- Popularity, by hand.  Scores are distinct training users; ties go to the
+-- lower item id; every item but the revealed ones is ranked.
+--
+-- n = 0 (nothing revealed; training = background only)
+--   ranking: 1..9 (popularity 9..1), then 10, 11, 12, 14, 16, 18, 20, 22,
+--   24, 25, 26 (popularity 0): top 10 = 1..10.
+--   A: targets all 12; hits at ranks 2, 4, 6, 8, 10: P = 0.5; top 20 holds
+--      all 12: R = 1; DCG = 0.630930 + 0.430677 + 0.356207 + 0.315465 +
+--      0.289065 = 2.022344, NDCG = 2.022344 / IDCG(10) = 0.445101.
+--   B: targets all 10; hits 1, 3, 5 at ranks 1, 3, 5: P = 0.3; top 20 holds
+--      1, 3, 5, 11, 25, 26: R = 6/10 = 0.6; DCG = 1 + 0.5 + 0.386853,
+--      NDCG = 1.886853 / IDCG(10) = 0.415281.
+--   P = 0.4, R = 0.8, NDCG = 0.430191; coverage: {1..10} = 10/24 = 0.416667.
+-- n = 1 (A reveals 2, B reveals 1): popularity 1:10, 2:9, 3:7, 4:6, 5:5,
+--   6:4, 7:3, 8:2, 9:1.
+--   A (without 2): 1, 3, 4, 5, 6, 7, 8, 9, 10, 11 | 12, 14, ..., 24, 25, 26,
+--      27; targets 4, 6, ..., 24 (11): hits 4, 6, 8, 10 at 3, 5, 7, 9:
+--      P = 0.4; R = 11/11 = 1; DCG = 0.5 + 0.386853 + 0.333333 + 0.301030
+--      = 1.521216, NDCG = 1.521216 / IDCG(10) = 0.334807.
+--   B (without 1): 2, 3, ..., 11 | 12, 14, ..., 24, 25, 26, 27; targets 30,
+--      29, 28, 3, 5, 27, 26, 25, 11 (9): hits 3, 5, 11 at 2, 4, 10: P = 0.3;
+--      top 20 adds 25, 26, 27: R = 6/9; DCG = 0.630930 + 0.430677 +
+--      0.289065 = 1.350672, NDCG = 1.350672 / IDCG(9) = 0.317469.
+--   P = 0.35, R = 0.833333, NDCG = 0.326138; coverage {1..11} = 11/24 = 0.458333.
+--   (Had B revealed 30 instead of 1, item 1 would be a hit at rank 1.)
+-- n = 3 (A reveals 2, 4, 6; B reveals 1, 30, 29): popularity 1:10, 2:9,
+--   3:7, 4:7, 5:5, 6:5, 7:3, 8:2, 9:1, 29:1, 30:1.
+--   A: 1, 3, 5, 7, 8, 9, 29, 30, 10, 11 | 12, ..., 27; targets 8, 10, ...,
+--      24 (9): hits 8, 10 at 5, 9: P = 0.2; R = 9/9 = 1; DCG = 0.386853 +
+--      0.301030 = 0.687883, NDCG = 0.687883 / IDCG(9) = 0.161684.
+--   B: 2, 3, ..., 11 | 12, ..., 27; targets 28, 3, 5, 27, 26, 25, 11 (7):
+--      hits 3, 5, 11 at 2, 4, 10: P = 0.3; R = 6/7; DCG = 1.350672,
+--      NDCG = 1.350672 / IDCG(7) = 0.371268.
+--   P = 0.25, R = 0.928571, NDCG = 0.266476; coverage {1..11, 29, 30} =
+--   13/24 = 0.541667.
+--
+-- Content (overlap of the genre with the revealed items, ties by popularity
+-- then id) is popularity at n = 0.
+-- n = 1: A revealed 2 (even): the even items first, by popularity: 4, 6, 8,
+--   10, 12, ..., 22 | 24, 26, 28, 30, then the odd ones: all 10 are hits:
+--   P = 1, R = 1, NDCG = 1.
+--   B revealed 1 (odd): 3, 5, 7, 9, 11, 25, 27, 29, then 2, 4 | 6, 8, ...,
+--   24: hits 3, 5, 11, 25, 27, 29 at 1, 2, 5, 6, 7, 8: P = 0.6, R = 6/9;
+--   DCG = 1 + 0.630930 + 0.386853 + 0.356207 + 0.333333 + 0.315465 =
+--   3.022788, NDCG = 3.022788 / IDCG(9) = 0.710493.
+--   P = 0.8, R = 0.833333, NDCG = 0.855246; coverage: {4, ..., 22} and
+--   {3, 5, 7, 9, 11, 25, 27, 29, 2, 4}: 19/24 = 0.791667.
+-- n = 3: A (2, 4, 6 revealed): 8, 30, 10, 12, ..., 24 | 26, 28, then odd:
+--   hits at 1, 3..10: P = 0.9, R = 1; DCG = 1 + (IDCG(10) - 1 - 0.630930)
+--   = 3.912630, NDCG = 3.912630 / IDCG(9) = 0.919646.
+--   B (1, 30, 29 revealed: odd twice, even once): 3, 5, 7, 9, 11, 25, 27,
+--   then 2, 4, 6 | 8, 10, ..., 24, 26: hits 3, 5, 11, 25, 27 at 1, 2, 5, 6,
+--   7: P = 0.5; 26 at 20: R = 6/7; DCG = 1 + 0.630930 + 0.386853 + 0.356207
+--   + 0.333333 = 2.707323, NDCG = 2.707323 / IDCG(7) = 0.744179.
+--   P = 0.7, R = 0.928571, NDCG = 0.831913; coverage 20/24 = 0.833333.
+--
+-- Item-kNN (sum over the revealed items i of co(i, x) / sqrt(pop(i) pop(x)))
+-- ranks like popularity on this fixture.  n = 1: for A (2 revealed),
+-- 3: 7/sqrt(63) = 0.882, 1: 8/sqrt(90) = 0.843, 4: 6/sqrt(54) = 0.816,
+-- 5: 0.745, 6: 0.667, 7: 0.577, 8: 0.471, 9: 0.333, then 10, 11, ...: the
+-- same hits at the same ranks; for B (1 revealed) 2, 3, ..., 9 in order,
+-- then 10, 11.  n = 3: for A, 3 (2.415), 5 (2.391), 1 (2.126), 7 (2.007),
+-- 8 (1.638), 9 (1.159), 29, 30, 10, 11; for B, 2, 3, ..., 11.  So its rows
+-- equal popularity's.
+SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round(recall_at_20::numeric, 6) AS r20,
+       round(ndcg_at_10::numeric, 6) AS ndcg10, round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity", "content", "item_knn"],
+                                                         "revealed": [3, 0, 1], "test_fraction": 0.9, "seed": 1}')
+ORDER BY method, revealed;
+-- the same without the items table: the catalogue is every item with
+-- behaviours (the same 24), and content without features is popularity
+SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round(recall_at_20::numeric, 6) AS r20,
+       round(ndcg_at_10::numeric, 6) AS ndcg10, round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b', options => '{"methods": ["content", "popularity"], "revealed": [1], "test_fraction": 0.9, "seed": 2}')
+ORDER BY method, revealed;
+
+-- ---------------------------------------------------------------------
+-- Fixture 2: item-kNN and content differ from popularity
+-- ---------------------------------------------------------------------
+-- Items 1..6; users 10..15 (2 items each, never eligible with min_items 3):
+-- {1,2} twice, {3,4}, {3,5}, {3,6} twice; test user 1: 1, 2, 5 in order.
+-- Genres: 1, 2, 5 are "a", 3, 4, 6 "b".
+-- n = 0: popularity 3:4, 1:2, 2:2, 6:2, 4:1, 5:1: ranking 3, 1, 2, 6, 4, 5;
+--   targets 1, 2, 5 at 2, 3, 6: P = 3/10 = 0.3, R = 3/3 = 1, NDCG =
+--   (0.630930 + 0.5 + 0.356207) / IDCG(3) = 1.487137 / 2.130930 = 0.697882;
+--   coverage 6/6 = 1 (all three methods).
+-- n = 1 (1 revealed; popularity 3:4, 1:3, 2:2, 6:2, 4:1, 5:1), targets 2, 5:
+--   popularity: 3, 2, 6, 4, 5: hits at 2, 5: P = 0.2, R = 1, NDCG =
+--     (0.630930 + 0.386853) / IDCG(2) = 1.017783 / 1.630930 = 0.624051.
+--   item_knn: 2 (2/sqrt(3 * 2)), then popularity: 3, 6, 4, 5: hits at 1,
+--     5: NDCG = (1 + 0.386853) / 1.630930 = 0.850345.
+--   content: the "a" items 2, 5 first: hits at 1, 2: NDCG = 1.
+--   coverage 5/6 = 0.833333.
+CREATE TABLE ev.b2 (user_id bigint, item_id bigint, action text, ts timestamptz);
+INSERT INTO ev.b2 VALUES
+  (10, 1, 'pv', '2026-01-01 00:00+00'), (10, 2, 'pv', '2026-01-01 01:00+00'),
+  (11, 1, 'pv', '2026-01-01 00:00+00'), (11, 2, 'pv', '2026-01-01 01:00+00'),
+  (12, 3, 'pv', '2026-01-01 00:00+00'), (12, 4, 'pv', '2026-01-01 01:00+00'),
+  (13, 3, 'pv', '2026-01-01 00:00+00'), (13, 5, 'pv', '2026-01-01 01:00+00'),
+  (14, 3, 'pv', '2026-01-01 00:00+00'), (14, 6, 'pv', '2026-01-01 01:00+00'),
+  (15, 3, 'pv', '2026-01-01 00:00+00'), (15, 6, 'pv', '2026-01-01 01:00+00'),
+  (1, 1, 'pv', '2026-01-02 00:00+00'), (1, 2, 'pv', '2026-01-02 01:00+00'), (1, 5, 'buy', '2026-01-02 02:00+00');
+CREATE TABLE ev.items2 (item_id bigint, genre text);
+INSERT INTO ev.items2 VALUES (1, 'a'), (2, 'a'), (3, 'b'), (4, 'b'), (5, 'a'), (6, 'b');
+SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round(recall_at_20::numeric, 6) AS r20,
+       round(ndcg_at_10::numeric, 6) AS ndcg10, round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b2', 'ev.items2', options => '{"methods": ["popularity", "content", "item_knn"],
+                                                           "revealed": [0, 1], "min_items": 3, "seed": 9}')
+ORDER BY method, revealed;
+-- n at least a user's item count: nobody is left to evaluate
+SELECT method, revealed, users, precision_at_10, coverage_at_10
+FROM coldstart.evaluate('ev.b2', 'ev.items2', options => '{"methods": ["popularity"], "revealed": [3, 2], "min_items": 3}')
+ORDER BY revealed;
+
+-- ---------------------------------------------------------------------
+-- The split is seeded
+-- ---------------------------------------------------------------------
+-- 50 background users with items 1..10 (10 items: not eligible with
+-- min_items 12) make items 1..10 the top 10 for every split.  Eligible user
+-- j (1..10) has items 1..j and 12 - j items of its own: at n = 0 its P@10
+-- is j/10, so P@10 * 10 names the one test user (ceil(0.1 * 10) = 1).
+CREATE TABLE ev.b3 (user_id bigint, item_id bigint, action text, ts timestamptz);
+INSERT INTO ev.b3
+SELECT 1000 + b, i, 'pv', '2026-01-01 00:00+00'::timestamptz + (b * 20 + i) * interval '1 minute'
+FROM generate_series(1, 50) b, generate_series(1, 10) i;
+INSERT INTO ev.b3
+SELECT j, CASE WHEN n <= j THEN n ELSE 100 + 20 * j + n END, 'pv',
+       '2026-02-01 00:00+00'::timestamptz + (j * 20 + n) * interval '1 minute'
+FROM generate_series(1, 10) j, generate_series(1, 12) n;
+CREATE FUNCTION ev.test_user(seed int, split text DEFAULT 'test') RETURNS int LANGUAGE sql AS $$
+	SELECT (round(precision_at_10 * 10))::int
+	FROM coldstart.evaluate('ev.b3', options => jsonb_build_object('methods', '["popularity"]'::jsonb,
+	                        'revealed', '[0]'::jsonb, 'min_items', 12, 'test_fraction', 0.1,
+	                        'seed', seed, 'split', split))
+$$;
+SET client_min_messages = warning;
+SELECT seed, ev.test_user(seed) AS test_user, ev.test_user(seed) = ev.test_user(seed) AS same_again,
+       ev.test_user(seed, 'validation') AS validation_user
+FROM generate_series(1, 6) seed ORDER BY seed;
+SELECT count(DISTINCT ev.test_user(seed)) >= 3 AS seeds_pick_different_users,
+       bool_and(ev.test_user(seed) <> ev.test_user(seed, 'validation')) AS validation_user_never_the_test_user
+FROM generate_series(1, 6) seed;
+SET client_min_messages = notice;
+
+-- ---------------------------------------------------------------------
+-- coldstart and coldstart_live on fixture 1: sane figures, and nothing
+-- left behind.  At n = 0 both are trained on the background users alone,
+-- with the same options and seed, and serve an empty history: the same
+-- figures.
+-- ---------------------------------------------------------------------
+CREATE TABLE ev.cs AS
+SELECT * FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["coldstart", "coldstart_live", "popularity"],
+    "revealed": [0, 1, 3], "test_fraction": 0.9, "seed": 1, "dim": 8, "epochs": 3, "learning_rate": 0.01,
+    "max_prefixes": 0, "target_balance": 0.5, "dropout": 0, "l2": 0.0001, "history_prior": 1, "patience": 3,
+    "validation_fraction": 0.1}');
+SELECT method, revealed, users,
+       precision_at_10 BETWEEN 0 AND 1 AND recall_at_20 BETWEEN 0 AND 1 AND ndcg_at_10 BETWEEN 0 AND 1 AS in_range,
+       coverage_at_10 BETWEEN 10.0 / 24 AND 20.0 / 24 AS coverage_of_2_lists,
+       abs(precision_at_10 * 20 - round(precision_at_10 * 20)) < 1e-9 AS p10_in_twentieths
+FROM ev.cs ORDER BY method, revealed;
+SELECT a.revealed, (a.precision_at_10, a.recall_at_20, a.ndcg_at_10, a.coverage_at_10)
+                   = (b.precision_at_10, b.recall_at_20, b.ndcg_at_10, b.coverage_at_10) AS live_equals_retrained
+FROM ev.cs a JOIN ev.cs b USING (revealed)
+WHERE a.method = 'coldstart' AND b.method = 'coldstart_live' AND a.revealed = 0;
+SELECT count(*) AS models_left FROM coldstart.models;
+SELECT count(*) AS temp_tables_left FROM pg_class WHERE relname LIKE 'coldstart_evaluate%';
+
+-- ---------------------------------------------------------------------
+-- Bad input
+-- ---------------------------------------------------------------------
+SET client_min_messages = warning;
+CREATE FUNCTION ev.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	state text;
+	msg text;
+	detail text;
+	hint text;
+BEGIN
+	EXECUTE sql;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+	-- the list of valid options grows with tuning: say only whether it
+	-- includes evaluate()'s own, which it lists last
+	IF detail LIKE 'Valid options are: columns, %' THEN
+		detail := 'Valid options are: ... '
+			|| CASE WHEN detail LIKE '%, promote_if_better, test_fraction, min_items, revealed, methods.'
+			        THEN '(train()''s, then test_fraction, min_items, revealed, methods)'
+			        WHEN detail LIKE '%, promote_if_better.' THEN '(train()''s only)'
+			        ELSE detail END;
+	END IF;
+	RETURN state || ' ' || msg
+		|| CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
+		|| CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
+END
+$$;
+SELECT n, what, ev.try(format('SELECT * FROM coldstart.evaluate(%s)', args)) AS result
+FROM (VALUES
+  (1, 'behaviours NULL', $$NULL$$),
+  (2, 'behaviours missing', $$'ev.nope'$$),
+  (3, 'options not an object', $$'ev.b2', options => '[1]'$$),
+  (4, 'an unknown option, with the valid ones', $$'ev.b2', options => '{"metods": ["popularity"]}'$$),
+  (5, 'split unknown', $$'ev.b2', options => '{"split": "train"}'$$),
+  (6, 'split a number', $$'ev.b2', options => '{"split": 1}'$$),
+  (7, 'test_fraction 0.95', $$'ev.b2', options => '{"test_fraction": 0.95}'$$),
+  (8, 'test_fraction 0', $$'ev.b2', options => '{"test_fraction": 0}'$$),
+  (9, 'min_items 1', $$'ev.b2', options => '{"min_items": 1}'$$),
+  (10, 'min_items a fraction', $$'ev.b2', options => '{"min_items": 2.5}'$$),
+  (11, 'revealed empty', $$'ev.b2', options => '{"revealed": []}'$$),
+  (12, 'revealed -1', $$'ev.b2', options => '{"revealed": [-1]}'$$),
+  (13, 'revealed 1.5', $$'ev.b2', options => '{"revealed": [1.5]}'$$),
+  (14, 'revealed 1001', $$'ev.b2', options => '{"revealed": [1001]}'$$),
+  (15, 'revealed a string', $$'ev.b2', options => '{"revealed": ["1"]}'$$),
+  (16, 'revealed a number', $$'ev.b2', options => '{"revealed": 1}'$$),
+  (17, 'methods empty', $$'ev.b2', options => '{"methods": []}'$$),
+  (18, 'methods unknown', $$'ev.b2', options => '{"methods": ["popularity", "random"]}'$$),
+  (19, 'methods a string', $$'ev.b2', options => '{"methods": "popularity"}'$$),
+  (20, 'methods with a number', $$'ev.b2', options => '{"methods": [1]}'$$),
+  (21, 'a training option out of range', $$'ev.b2', options => '{"dim": 0}'$$),
+  (22, 'no eligible user', $$'ev.b2', options => '{"methods": ["popularity"]}'$$),
+  (23, 'no eligible user for validation', $$'ev.b2', options => '{"methods": ["popularity"], "min_items": 3, "split": "validation"}'$$)
+) AS t(n, what, args)
+ORDER BY n;
+-- evaluate()'s own options are not train()'s
+SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"methods": ["popularity"]}')$$) AS train_with_methods;
+SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"split": "test"}')$$) AS train_with_split;
+
+DROP SCHEMA ev CASCADE;

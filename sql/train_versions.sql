@@ -1,0 +1,136 @@
+--
+-- Determinism, retrain(), activate() and pruning of versions.
+--
+-- The same data, options and seed give byte-identical models, also under
+-- another name and through retrain(); another seed gives another model.
+-- retrain() reuses the stored spec (relations and options) of the active
+-- version, or of the newest when none is active; activate() rolls back and
+-- forward, and serving follows.  (Errors for unknown models and versions are
+-- in bad_input.sql.)
+--
+CREATE EXTENSION coldstart;
+SET client_min_messages = warning;
+SELECT coldstart.create_demo('tv', users => 150, items => 80, behaviours => 2500, seed => 3);
+
+-- dropout and the validation split draw random numbers too
+\set opts '{"dim": 8, "epochs": 3, "learning_rate": 0.01, "seed": 11, "max_prefixes": 5, "target_balance": 0.5, "dropout": 0.2, "l2": 0.0001, "history_prior": 1, "patience": 5, "validation_fraction": 0.2, "keep_versions": 0}'
+
+-- what a version serves: the cold-start list, a session's list, and the
+-- list of user 3 (whose behaviours never change here), with scores
+CREATE FUNCTION tv.served(model text) RETURNS text LANGUAGE sql AS $$
+	SELECT (SELECT string_agg(item_id || ':' || round(score::numeric, 4), ' ' ORDER BY rank)
+	        FROM coldstart.recommend_for_items('{}', k => 5, model => model)) || ' | ' ||
+	       (SELECT string_agg(item_id || ':' || round(score::numeric, 4), ' ' ORDER BY rank)
+	        FROM coldstart.recommend_for_items('{5,6,7}', '{pv,cart,buy}', k => 5, model => model)) || ' | ' ||
+	       (SELECT string_agg(item_id || ':' || round(score::numeric, 4), ' ' ORDER BY rank)
+	        FROM coldstart.recommend(3, 5, model))
+$$;
+-- the summary without timings
+CREATE FUNCTION tv.untimed(s jsonb) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT (s - ARRAY['model', 'seconds', 'examples_per_second', 'epochs', 'version', 'versions_pruned'])
+	       || jsonb_build_object('epochs', (SELECT jsonb_agg(e - 'seconds') FROM jsonb_array_elements(s -> 'epochs') e))
+$$;
+
+-- ---------------------------------------------------------------------
+-- Determinism
+-- ---------------------------------------------------------------------
+CREATE TABLE tv.runs AS
+SELECT n, coldstart.train('tv_' || n, 'tv.behaviours', 'tv.items', 'tv.users',
+                          :'opts'::jsonb || jsonb_build_object('seed', seed)) AS s
+FROM (VALUES ('a', 11), ('b', 11), ('c', 12)) v(n, seed);
+SELECT a.name, b.name, md5(a.model::text) = md5(b.model::text) AS same_bytes,
+       a.model::text = b.model::text AS same_text
+FROM coldstart.models a JOIN coldstart.models b ON a.name < b.name
+WHERE a.name IN ('tv_a', 'tv_b', 'tv_c') AND b.name IN ('tv_a', 'tv_b', 'tv_c')
+ORDER BY a.name, b.name;
+-- the same losses epoch by epoch, and the same validation users
+SELECT a.n, b.n, tv.untimed(a.s) = tv.untimed(b.s) AS same_summary
+FROM tv.runs a JOIN tv.runs b ON a.n < b.n ORDER BY a.n, b.n;
+SELECT tv.served('tv_a') = tv.served('tv_b') AS same_served, tv.served('tv_a') <> tv.served('tv_c') AS other_seed_other_served;
+
+-- ---------------------------------------------------------------------
+-- retrain(): the stored spec, the same model on the same data
+-- ---------------------------------------------------------------------
+CREATE TABLE tv.versions (version int PRIMARY KEY, served text);
+SELECT s ->> 'version' AS version FROM coldstart.train('tv_r', 'tv.behaviours', 'tv.items', 'tv.users', :'opts') s;
+INSERT INTO tv.versions VALUES (1, tv.served('tv_r'));
+SELECT s ->> 'version' AS version, s -> 'active' AS active, s -> 'options' @> :'opts' AS options_kept,
+       s -> 'options' = (SELECT coldstart.model_info(model) -> 'options' FROM coldstart.models
+                         WHERE name = 'tv_r' AND version = 1) AS same_options
+FROM coldstart.retrain('tv_r') s;
+INSERT INTO tv.versions VALUES (2, tv.served('tv_r'));
+SELECT v2.spec = v1.spec AS same_spec, md5(v2.model::text) = md5(v1.model::text) AS same_model,
+       v2.metrics - 'seconds' - 'examples_per_second' - 'epochs' = v1.metrics - 'seconds' - 'examples_per_second' - 'epochs' AS same_metrics
+FROM coldstart.models v1 JOIN coldstart.models v2 USING (name)
+WHERE name = 'tv_r' AND v1.version = 1 AND v2.version = 2;
+-- new behaviours (of new users 1001..1150): retrain() reads them (500 more
+-- rows) and trains another model
+INSERT INTO tv.behaviours
+SELECT user_id + 1000, item_id, action, ts FROM coldstart.demo_behaviours(150, 80, 500, 4, '2026-11-01', 5);
+SELECT s ->> 'version' AS version, (s -> 'rows_read')::int AS rows_read
+FROM coldstart.retrain('tv_r') s;
+INSERT INTO tv.versions VALUES (3, tv.served('tv_r'));
+SELECT v3.spec = v1.spec AS same_spec, md5(v3.model::text) <> md5(v1.model::text) AS other_model
+FROM coldstart.models v1 JOIN coldstart.models v3 USING (name)
+WHERE name = 'tv_r' AND v1.version = 1 AND v3.version = 3;
+-- a train() with other options stores a new spec; retrain() then reuses it
+SELECT s ->> 'version' AS version
+FROM coldstart.train('tv_r', 'tv.behaviours', 'tv.items', options => :'opts'::jsonb || '{"dim": 4}') s;
+INSERT INTO tv.versions VALUES (4, tv.served('tv_r'));
+SELECT s ->> 'version' AS version, s -> 'options' -> 'dim' AS dim, s -> 'user_features' AS user_features
+FROM coldstart.retrain('tv_r') s;
+INSERT INTO tv.versions VALUES (5, tv.served('tv_r'));
+
+-- ---------------------------------------------------------------------
+-- activate(): roll back and forward; serving follows at once
+-- ---------------------------------------------------------------------
+SELECT version, active, spec -> 'options' -> 'dim' AS dim, spec ->> 'users' AS users
+FROM coldstart.models WHERE name = 'tv_r' ORDER BY version;
+SELECT coldstart.activate('tv_r', 1);
+SELECT version, active FROM coldstart.models WHERE name = 'tv_r' ORDER BY version;
+SELECT tv.served('tv_r') = served AS serves_version_1 FROM tv.versions WHERE version = 1;
+-- retrain() takes the spec of the active version (1), not of the newest (5)
+SELECT s ->> 'version' AS version, s -> 'options' -> 'dim' AS dim, s -> 'user_features' AS user_features
+FROM coldstart.retrain('tv_r') s;
+INSERT INTO tv.versions VALUES (6, tv.served('tv_r'));
+-- and with no active version, the spec of the newest
+SELECT coldstart.activate('tv_r', 4);
+UPDATE coldstart.models SET active = false WHERE name = 'tv_r';
+SELECT s ->> 'version' AS version, s -> 'options' -> 'dim' AS dim
+FROM coldstart.retrain('tv_r') s;
+INSERT INTO tv.versions VALUES (7, tv.served('tv_r'));
+-- every version serves what it served when it was new; activating the
+-- active version changes nothing
+CREATE FUNCTION tv.check_all() RETURNS TABLE (version int, serves_its_own boolean, only_active boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+	FOR version IN SELECT v.version FROM tv.versions v ORDER BY v.version LOOP
+		PERFORM coldstart.activate('tv_r', version);
+		PERFORM coldstart.activate('tv_r', version);
+		serves_its_own := tv.served('tv_r') = (SELECT served FROM tv.versions v WHERE v.version = check_all.version);
+		only_active := (SELECT array_agg(m.version) FROM coldstart.models m WHERE m.name = 'tv_r' AND m.active) = ARRAY[version];
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+SELECT * FROM tv.check_all();
+-- the versions that are copies serve alike, the others differ
+SELECT a.version, b.version, a.served = b.served AS same
+FROM tv.versions a JOIN tv.versions b ON a.version < b.version ORDER BY 1, 2;
+-- retrain() and train() are recorded as runs
+SELECT kind, status, version, activated FROM coldstart.training_runs WHERE name = 'tv_r' ORDER BY run_id;
+
+-- ---------------------------------------------------------------------
+-- keep_versions: only the newest N are kept
+-- ---------------------------------------------------------------------
+SELECT s ->> 'version' AS version, s -> 'versions_pruned' AS pruned
+FROM generate_series(1, 4) i,
+     LATERAL coldstart.train('tv_k', 'tv.behaviours',
+                             options => :'opts'::jsonb || jsonb_build_object('keep_versions', 2, 'epochs', 1, 'seed', i)) s
+ORDER BY i;
+SELECT version, active FROM coldstart.models WHERE name = 'tv_k' ORDER BY version;
+SELECT coldstart.activate('tv_k', 2);
+
+DELETE FROM coldstart.models WHERE name LIKE 'tv_%';
+DELETE FROM coldstart.training_runs WHERE name LIKE 'tv_%';
+DROP SCHEMA tv CASCADE;
