@@ -127,14 +127,17 @@ BEGIN
 				   name, rows_) INTO u;
 	RETURN u;
 END $$;
+-- (The vector also depends on how many behaviours there are, by buckets
+-- 0, 1, 2, 3-4, 5-8, ...: four more views on both sides keep each pair in the
+-- bucket 5-8, so that only the weights differ.)
 SELECT name,
        -- fav weighs 2 = pv now + pv a day ago + pv a day ago (1 + 1/2 + 1/2)
-       max_diff(iv_of(name, $$(7::bigint, 'fav', '2026-10-05'::timestamptz)$$),
-                iv_of(name, $$(7::bigint, 'pv', '2026-10-05'::timestamptz), (7, 'pv', '2026-10-04'), (7, 'pv', '2026-10-04')$$))
+       max_diff(iv_of(name, $$(7::bigint, 'fav', '2026-10-05'::timestamptz), (21, 'pv', '2026-10-05'), (22, 'pv', '2026-10-05'), (23, 'pv', '2026-10-05'), (24, 'pv', '2026-10-05')$$),
+                iv_of(name, $$(7::bigint, 'pv', '2026-10-05'::timestamptz), (7, 'pv', '2026-10-04'), (7, 'pv', '2026-10-04'), (21, 'pv', '2026-10-05'), (22, 'pv', '2026-10-05'), (23, 'pv', '2026-10-05'), (24, 'pv', '2026-10-05')$$))
          < 1e-6 AS fav_is_three_decayed_views,
        -- buy weighs 4 = fav + fav now (2 + 2), and also = cart + pv (3 + 1)
-       max_diff(iv_of(name, $$(7::bigint, 'buy', '2026-10-05'::timestamptz)$$),
-                iv_of(name, $$(7::bigint, 'fav', '2026-10-05'::timestamptz), (7, 'fav', '2026-10-05')$$))
+       max_diff(iv_of(name, $$(7::bigint, 'buy', '2026-10-05'::timestamptz), (21, 'pv', '2026-10-05'), (22, 'pv', '2026-10-05'), (23, 'pv', '2026-10-05'), (24, 'pv', '2026-10-05')$$),
+                iv_of(name, $$(7::bigint, 'fav', '2026-10-05'::timestamptz), (7, 'fav', '2026-10-05'), (21, 'pv', '2026-10-05'), (22, 'pv', '2026-10-05'), (23, 'pv', '2026-10-05'), (24, 'pv', '2026-10-05')$$))
          < 1e-6 AS buy_is_two_favs,
        -- the weights, not the order or the absolute time, matter
        max_diff(iv_of(name, $$(7::bigint, 'pv', '2026-10-05'::timestamptz), (9, 'buy', '2026-10-02'), (11, 'cart', '2026-10-03')$$),

@@ -13,9 +13,9 @@ CREATE SCHEMA mt;
 
 -- A tiny model with every part of the format: categorical, multi-valued,
 -- numeric and dense item features, categorical and numeric user attributes,
--- a hidden layer, four action kinds.  (Five item columns: the last section,
--- a float per item column, ends 4 bytes before a multiple of 8, so the value
--- ends with padding.)
+-- a hidden layer, four action kinds.  (Five item columns: the match weights,
+-- a float per item column, end 4 bytes before a multiple of 8, so padding
+-- follows them.)
 CREATE TABLE mt.behaviours (user_id bigint, item_id bigint, action text, ts timestamptz);
 INSERT INTO mt.behaviours
 SELECT u, 1 + (u * 7 + j * 3) % 9, (ARRAY['pv', 'fav', 'cart', 'buy'])[1 + (u + j) % 4],
@@ -212,7 +212,7 @@ FROM mt.base b, LATERAL (VALUES
   (44, 'no bytes at all', ''::bytea),
   -- padding
   (45, 'non-zero padding before item ids', set_byte(b.raw, mt.pos(b.raw, 1) + mt.size(b.raw, 1), 1)),
-  (46, 'non-zero padding after the last section', set_byte(b.raw, length(b.raw) - 1, 1)),
+  (46, 'non-zero padding after match weights', set_byte(b.raw, mt.pos(b.raw, 23) + mt.size(b.raw, 23), 1)),
   -- strings and options
   (47, 'string pool not terminated', set_byte(b.raw, mt.pos(b.raw, 1) + mt.size(b.raw, 1) - 1, 120)),
   (48, 'string pool not starting with ""', set_byte(b.raw, mt.pos(b.raw, 1), 120)),

@@ -97,6 +97,7 @@ typedef struct IvModel
 	float		history_prior;
 	double		half_life;
 	float	   *user_base;		/* u0 [dim] */
+	float	   *size_vectors;	/* [CS_SIZE_BUCKETS][dim] */
 	float	   *history;		/* W [dim][dim]; NULL when read from a state */
 	float	   *w1;				/* [hidden][dim] */
 	float	   *b1;				/* [hidden] */
@@ -114,6 +115,7 @@ typedef struct IvState
 	bool		dated;			/* a row had a finite ts: t_max is valid */
 	double		t_max;			/* seconds since the Unix epoch */
 	double		z;				/* sum_j w_j, relative to t_max */
+	int64		count;			/* behaviours in the sum */
 	double		sum[FLEXIBLE_ARRAY_MEMBER];	/* [dim]: sum_j w_j v_j, likewise */
 } IvState;
 
@@ -235,6 +237,7 @@ ivmodel_create(const CsModel *m, uint64 fingerprint, bool with_history, MemoryCo
 	im->history_prior = m->history_prior;
 	im->half_life = m->half_life;
 	im->user_base = copy_floats(m->user_base, d);
+	im->size_vectors = copy_floats(m->size_vectors, (Size) CS_SIZE_BUCKETS * d);
 	if (with_history)
 		im->history = copy_floats(m->history, (Size) d * d);
 	if (h > 0)
@@ -409,6 +412,7 @@ state_merge(IvState *dst, const IvState *src)
 	fd = dst->dated ? exp2((dst->t_max - t) / dst->model->half_life) : 1.0;
 	fs = exp2((src->t_max - t) / dst->model->half_life);
 	dst->z = dst->z * fd + src->z * fs;
+	dst->count += src->count;
 	for (int k = 0; k < d; k++)
 		dst->sum[k] = dst->sum[k] * fd + ssum[k] * fs;
 	dst->t_max = t;
@@ -463,6 +467,7 @@ interest_vector_transfn(PG_FUNCTION_ARGS)
 	d = c->m.dim;
 	v = c->m.item_vectors + (Size) i * d;
 	state->z += w;
+	state->count++;
 	for (int k = 0; k < d; k++)
 		state->sum[k] += w * v[k];
 	PG_RETURN_POINTER(state);
@@ -537,6 +542,7 @@ model_image(IvModel *im, int *len)
 		pq_sendfloat4(&buf, im->history_prior);
 		pq_sendfloat8(&buf, im->half_life);
 		send_floats(&buf, im->user_base, im->dim);
+		send_floats(&buf, im->size_vectors, (Size) CS_SIZE_BUCKETS * im->dim);
 		if (im->hidden > 0)
 		{
 			send_floats(&buf, im->w1, (Size) im->hidden * im->dim);
@@ -602,6 +608,7 @@ interest_vector_serialfn(PG_FUNCTION_ARGS)
 		}
 		pq_sendfloat8(&buf, state->t_max);
 		pq_sendfloat8(&buf, state->z);
+		pq_sendint64(&buf, state->count);
 		for (int k = 0; k < d; k++)
 			pq_sendfloat8(&buf, sum[k]);
 	}
@@ -696,6 +703,8 @@ model_from_image(StringInfo buf, MemoryContext cxt)
 	im->half_life = half_life;
 	im->user_base = palloc(sizeof(float) * dim);
 	read_floats(buf, im->user_base, dim);
+	im->size_vectors = palloc(sizeof(float) * CS_SIZE_BUCKETS * dim);
+	read_floats(buf, im->size_vectors, (Size) CS_SIZE_BUCKETS * dim);
 	if (hidden > 0)
 	{
 		im->w1 = palloc(sizeof(float) * hidden * dim);
@@ -798,6 +807,9 @@ interest_vector_deserialfn(PG_FUNCTION_ARGS)
 		state->dated = true;
 		state->t_max = pq_getmsgfloat8(&buf);
 		state->z = pq_getmsgfloat8(&buf);
+		state->count = pq_getmsgint64(&buf);
+		if (state->count < 0)
+			invalid_state("bad behaviour count");
 		if (!isfinite(state->t_max) || !isfinite(state->z) || state->z < 0)
 			invalid_state("bad time or weight");
 		for (int k = 0; k < im->dim; k++)
@@ -836,6 +848,7 @@ interest_vector_finalfn(PG_FUNCTION_ARGS)
 	float	   *u;
 	float	   *z;
 	CsNet		net;
+	int32		state_count;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "interest_vector_finalfn called in non-aggregate context");
@@ -844,11 +857,13 @@ interest_vector_finalfn(PG_FUNCTION_ARGS)
 	state = (IvState *) PG_GETARG_POINTER(0);
 	im = state->model;
 	d = im->dim;
+	state_count = (int32) Min(state->count, PG_INT32_MAX);
 
 	cs_blas_prepare();
 	net.dim = d;
 	net.hidden = im->hidden;
 	net.user_base = im->user_base;
+	net.size_vectors = im->size_vectors;
 	net.user_values = NULL;
 	net.history = im->history;
 	net.w1 = im->w1;
@@ -861,10 +876,15 @@ interest_vector_finalfn(PG_FUNCTION_ARGS)
 	/* The state stays as it is: a window aggregate goes on with it. */
 	if (state->dated && state->z > MIN_HISTORY_WEIGHT)
 		scale = 1.0 / (state->z + im->history_prior);
+	/* a history every weight of which rounds to zero counts as none, as in serving */
+	if (scale == 0)
+		state_count = 0;
 	if (state->projected)
 	{
+		const float *sv = im->size_vectors + (Size) cs_size_bucket(state_count) * d;
+
 		for (int k = 0; k < d; k++)
-			ulin[k] = im->user_base[k] + (float) (state->sum[k] * scale);
+			ulin[k] = im->user_base[k] + sv[k] + (float) (state->sum[k] * scale);
 		cs_net_hidden(&net, 1, ulin, z, u);
 	}
 	else
@@ -875,7 +895,7 @@ interest_vector_finalfn(PG_FUNCTION_ARGS)
 			elog(ERROR, "interest_vector state has no history weights");
 		for (int k = 0; k < d; k++)
 			h[k] = (float) (state->sum[k] * scale);
-		cs_net_users(&net, 1, h, NULL, NULL, NULL, ulin, z, u);
+		cs_net_users(&net, 1, h, &state_count, NULL, NULL, NULL, ulin, z, u);
 	}
 	PG_RETURN_ARRAYTYPE_P(float_array(u, d));
 }

@@ -50,6 +50,7 @@ static const char *const section_names[CS_SEC_COUNT + 1] = {
 	"item feature rows",
 	"item feature row weights",
 	"match weights",
+	"history size vectors",
 };
 
 const char *
@@ -115,6 +116,8 @@ cs_section_expected_size(const CsModelHeader *h, int id)
 			return (uint64_t) h->n_item_rows * sizeof(float);
 		case CS_SEC_MATCH_WEIGHTS:
 			return (uint64_t) h->n_item_columns * sizeof(float);
+		case CS_SEC_SIZE_VECTORS:
+			return (uint64_t) CS_SIZE_BUCKETS * dim * sizeof(float);
 		default:
 			return 0;			/* strings and options: any size, checked apart */
 	}
@@ -373,6 +376,7 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 	m->item_rows = sec[CS_SEC_ITEM_ROWS];
 	m->item_row_weights = sec[CS_SEC_ITEM_ROW_WEIGHTS];
 	m->match_weights = sec[CS_SEC_MATCH_WEIGHTS];
+	m->size_vectors = sec[CS_SEC_SIZE_VECTORS];
 
 	/* Strings: the pool starts with "" and every string is terminated. */
 	if (m->strings[0] != '\0' || m->strings[m->strings_size - 1] != '\0')
@@ -421,7 +425,9 @@ cs_model_check(const void *data, uint64_t size, CsModel *m)
 		if (!isfinite(m->item_row_weights[k]) || m->item_row_weights[k] <= 0)
 			FAIL("item feature row %lld has a weight that is not positive", (long long) k);
 	}
-	if ((err = check_floats(m->match_weights, m->n_item_columns, CS_SEC_MATCH_WEIGHTS)))
+	if ((err = check_floats(m->match_weights, m->n_item_columns, CS_SEC_MATCH_WEIGHTS)) ||
+		(err = check_floats(m->size_vectors, (uint64_t) CS_SIZE_BUCKETS * m->dim,
+							CS_SEC_SIZE_VECTORS)))
 		return err;
 
 	for (int k = 0; k < m->n_kinds; k++)

@@ -66,7 +66,8 @@ typedef enum CsSectionId
 	CS_SEC_ITEM_ROWS,			/* int32[n_item_rows]: item value rows */
 	CS_SEC_ITEM_ROW_WEIGHTS,	/* float[n_item_rows] */
 	CS_SEC_MATCH_WEIGHTS,		/* float[n_item_columns]: worth of a match with the history */
-	CS_SEC_COUNT = CS_SEC_MATCH_WEIGHTS
+	CS_SEC_SIZE_VECTORS,		/* float[CS_SIZE_BUCKETS][dim]: by history size */
+	CS_SEC_COUNT = CS_SEC_SIZE_VECTORS
 } CsSectionId;
 
 typedef struct CsSection
@@ -186,6 +187,7 @@ typedef struct CsModel
 	const int32_t *item_rows;
 	const float *item_row_weights;
 	const float *match_weights;
+	const float *size_vectors;
 } CsModel;
 
 /*
@@ -210,6 +212,29 @@ cs_model_string(const CsModel *m, uint32_t offset)
 /* Row of a categorical value in a column, or -1. */
 extern int	cs_column_find(const CsModel *m, const CsColumn *col,
 						   const uint32_t *values, const char *value);
+
+/*
+ * How much history a user has, as a bucket: 0, 1, 2, 3-4, 5-8, 9-16, 17-32,
+ * 33 and more behaviours.  Each bucket has a vector of its own in the user
+ * vector, so that the model can tell a newcomer from a regular.
+ */
+#define CS_SIZE_BUCKETS 8
+
+static inline int
+cs_size_bucket(int64_t n)
+{
+	if (n <= 2)
+		return n <= 0 ? 0 : (int) n;
+	if (n <= 4)
+		return 3;
+	if (n <= 8)
+		return 4;
+	if (n <= 16)
+		return 5;
+	if (n <= 32)
+		return 6;
+	return 7;
+}
 
 /* Bucket of x among n_edges increasing edges: the number of edges <= x. */
 extern int	cs_bucket_of(const double *edges, int n_edges, double x);

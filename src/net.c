@@ -9,18 +9,24 @@
 #include "utils/memutils.h"
 
 #include "blas.h"
+#include "model_format.h"
 #include "net.h"
 
 void
-cs_net_users(const CsNet *net, int B, const float *H,
+cs_net_users(const CsNet *net, int B, const float *H, const int32 *sizes,
 			 const int64 *attr_start, const int32 *attr_rows, const float *attr_w,
 			 float *Ulin, float *Z, float *U)
 {
 	int			d = net->dim;
 
-	/* Ulin = H W' + u0 + attributes */
+	/* Ulin = H W' + u0 + size vector + attributes */
 	for (int r = 0; r < B; r++)
+	{
 		memcpy(Ulin + (Size) r * d, net->user_base, sizeof(float) * d);
+		if (net->size_vectors != NULL)
+			cblas_saxpy(d, 1.0f, net->size_vectors + (Size) cs_size_bucket(sizes ? sizes[r] : 0) * d, 1,
+						Ulin + (Size) r * d, 1);
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, d, d,
 				1.0f, H, d, net->history, d, 1.0f, Ulin, d);
 	if (attr_start != NULL)

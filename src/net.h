@@ -6,11 +6,15 @@
  *	  s(x, i) = u(x) . v_i + b_i
  *	  v_i     = E[i] + sum_k w_k F[f_k] + P' c_i
  *	  u(x)    = u_lin + W2 relu(W1 u_lin + b1)		(hidden layer optional)
- *	  u_lin   = u0 + sum_a A[a] + W h,  h = sum_j w_j v_j / (sum_j w_j + prior)
+ *	  u_lin   = u0 + S[size(x)] + sum_a A[a] + W h,
+ *	  h       = sum_j w_j v_j / (sum_j w_j + prior)
  *
  * where the w_j of the user's recent behaviours are action weight x time
  * decay, with the decay measured from the user's latest behaviour, and the
- * history prior shrinks short histories toward h = 0 (no history).
+ * history prior shrinks short histories toward h = 0 (no history), and
+ * S[size(x)] is a vector per bucket of the number of behaviours (see
+ * cs_size_bucket()), so that a newcomer, a user with one click and a regular
+ * can each get the prior that suits them.
  */
 #ifndef CS_NET_H
 #define CS_NET_H
@@ -30,16 +34,18 @@ typedef struct CsNet
 	const float *w1;			/* [hidden][dim] */
 	const float *b1;			/* [hidden] */
 	const float *w2;			/* [dim][hidden] */
+	const float *size_vectors;	/* [CS_SIZE_BUCKETS][dim], or NULL */
 } CsNet;
 
 /*
  * u(x) for B users at once.  H holds the history means [B][dim] (zeros for
- * no history); the attribute rows of user r are attr_rows[attr_start[r] ..
+ * no history), sizes the number of behaviours each mean was taken over
+ * (NULL: none); the attribute rows of user r are attr_rows[attr_start[r] ..
  * attr_start[r+1]) with weights attr_w.  Ulin and U are [B][dim]; Z is
  * [B][hidden] (may be NULL when hidden == 0) and receives the hidden
  * layer's activations, which backpropagation needs.
  */
-extern void cs_net_users(const CsNet *net, int B, const float *H,
+extern void cs_net_users(const CsNet *net, int B, const float *H, const int32 *sizes,
 						 const int64 *attr_start, const int32 *attr_rows,
 						 const float *attr_w, float *Ulin, float *Z, float *U);
 

@@ -61,6 +61,7 @@ static const OptDesc opt_descs[] = {
 	{"learning_rate", OPT_FLOAT, OFF(learning_rate), 1e-6, 10, false},
 	{"l2", OPT_FLOAT, OFF(l2), 0, 10, false},
 	{"dropout", OPT_FLOAT, OFF(dropout), 0, 0.9, false},
+	{"ema", OPT_FLOAT, OFF(ema), 0, 0.9999, false},
 	{"feature_scale", OPT_FLOAT, OFF(feature_scale), 0, 10, false},
 	{"match_init", OPT_FLOAT, OFF(match_init), -100, 100, false},
 	{"match_lr_scale", OPT_FLOAT, OFF(match_lr_scale), 0, 10000, false},
@@ -68,6 +69,7 @@ static const OptDesc opt_descs[] = {
 	{"seed", OPT_INT64, OFF(seed), 0, 9.2e18, false},
 	{"max_prefixes", OPT_INT, OFF(max_prefixes), 0, 100000000, false},
 	{"min_item_count", OPT_INT, OFF(min_item_count), 0, 1000000, false},
+	{"short_prefixes", OPT_INT, OFF(short_prefixes), 0, 100000000, false},
 	{"full_softmax_items", OPT_INT, OFF(full_softmax_items), 1, 100000000, false},
 	{"negatives", OPT_INT, OFF(negatives), 1, 65536, false},
 	{"validation_fraction", OPT_FLOAT, OFF(validation_fraction), 0, 0.5, false},
@@ -117,6 +119,7 @@ set_defaults(CsOptions *o)
 	o->learning_rate = 0.002;
 	o->l2 = 1e-3;
 	o->dropout = 0.2;
+	o->ema = 0.95;
 	o->feature_scale = 0.05;
 	o->match_init = 1;
 	o->match_lr_scale = 50;
@@ -125,6 +128,7 @@ set_defaults(CsOptions *o)
 	o->target_balance = 0.25;
 	o->seed = 42;
 	o->max_prefixes = 10;
+	o->short_prefixes = 10;
 	o->min_item_count = 0;
 	o->full_softmax_items = 20000;
 	o->negatives = 1024;
@@ -683,16 +687,16 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 	appendStringInfo(out,
 					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d, \"history_prior\": %.9g"
 					 ", \"half_life\": %.17g, \"buckets\": %d, \"epochs\": %d"
-					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"dropout\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"batch_size\": %d"
+					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"dropout\": %.9g, \"ema\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"batch_size\": %d"
 					 ", \"target\": \"%s\", \"target_balance\": %.9g, \"seed\": " INT64_FORMAT
-					 ", \"max_prefixes\": %d, \"min_item_count\": %d, \"full_softmax_items\": %d"
+					 ", \"max_prefixes\": %d, \"short_prefixes\": %d, \"min_item_count\": %d, \"full_softmax_items\": %d"
 					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
 					 ", \"patience\": %d, \"keep_versions\": %d"
 					 ", \"promote_if_better\": %s",
 					 o->dim, o->hidden, o->history_length, o->history_prior, o->half_life, o->buckets,
-					 o->epochs, o->learning_rate, o->l2, o->dropout, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
+					 o->epochs, o->learning_rate, o->l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
 					 cs_target_name(o->target), o->target_balance, o->seed, o->max_prefixes,
-					 o->min_item_count, o->full_softmax_items, o->negatives, o->validation_fraction,
+					 o->short_prefixes, o->min_item_count, o->full_softmax_items, o->negatives, o->validation_fraction,
 					 o->patience, o->keep_versions,
 					 o->promote_if_better ? "true" : "false");
 	if (what == CS_OPTIONS_EVALUATE)

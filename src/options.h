@@ -69,6 +69,7 @@ typedef struct CsOptions
 	double		learning_rate;
 	double		l2;
 	double		dropout;
+	double		ema;
 	double		feature_scale;
 	double		match_init;
 	double		match_lr_scale;
@@ -78,6 +79,7 @@ typedef struct CsOptions
 	int64		seed;
 	int			min_item_count;	/* fewer training users: no id embedding */
 	int			max_prefixes;	/* per user and epoch; 0: all */
+	int			short_prefixes;	/* of which always the shortest ones */
 	int			full_softmax_items; /* above: sampled softmax */
 	int			negatives;
 	double		validation_fraction;

@@ -819,6 +819,7 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 	const float **vec = palloc(sizeof(float *) * Max(n_hist, 1));
 	float	   *w = palloc(sizeof(float) * Max(n_hist, 1));
 	int		   *src = palloc(sizeof(int) * Max(n_hist, 1));	/* item index, or -1 - unknown */
+	int32		n_used = 0;		/* behaviours the history mean is taken over */
 
 	for (int j = 0; j < n_hist; j++)
 		if (!isnan(hist[j].ts) && hist[j].ts > t_ref)
@@ -861,6 +862,7 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 
 		if (vec[j] == NULL || sum + m->history_prior <= 0)
 			continue;
+		n_used++;
 		omega = (float) (w[j] / (sum + m->history_prior));
 		cblas_saxpy(d, omega, vec[j], 1, h, 1);
 		/* the same weights make the content-match profile */
@@ -887,9 +889,9 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 	cs_profile_finish(&s->prof);
 	{
 		CsNet		net = {d, m->hidden, m->user_base, m->user_value_vectors, m->history,
-		m->hidden_w1, m->hidden_b1, m->hidden_w2};
+		m->hidden_w1, m->hidden_b1, m->hidden_w2, m->size_vectors};
 
-		cs_net_users(&net, 1, h, attr_start, attr_rows, attr_w, ulin, z, u);
+		cs_net_users(&net, 1, h, &n_used, attr_start, attr_rows, attr_w, ulin, z, u);
 	}
 }
 

@@ -42,7 +42,6 @@
 #define MAX_VALIDATION_USERS	2000
 #define VALIDATION_K			20
 #define VALIDATION_SCORE_FLOATS (4 * 1024 * 1024)
-#define SHORT_PREFIXES			10
 
 /* ---------- random numbers ---------- */
 
@@ -118,6 +117,7 @@ enum
 	T_B1,
 	T_W2,
 	T_M,						/* worth of a content match, per item column */
+	T_S,						/* vectors by history size */
 	T_COUNT
 };
 
@@ -131,6 +131,7 @@ typedef struct Table
 	float	   *m;
 	float	   *v;
 	float	   *best;
+	float	   *ema;			/* moving average of w, or NULL */
 	float		lr_scale;		/* multiplies the learning rate */
 	uint8	   *touched;
 	int32	   *list;
@@ -200,6 +201,7 @@ typedef struct Trainer
 	float	   *rho;
 	int32	   *target_slot;
 	int64	   *hist_start;
+	int32	   *hist_n;			/* behaviours in each row's history */
 	int32	   *hist_slot;
 	float	   *hist_w;
 	int64	   *attr_start;
@@ -617,9 +619,11 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 						T->H + (Size) r * d, 1);
 	{
 		CsNet		net = {d, T->hid, T->t[T_U0].w, T->t[T_A].w, T->t[T_W].w,
-		T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w};
+		T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w, T->t[T_S].w};
 
-		cs_net_users(&net, B, T->H, T->attr_start, T->attr_rows, T->attr_w,
+		for (int r = 0; r < B; r++)
+			T->hist_n[r] = (int32) (T->hist_start[r + 1] - T->hist_start[r]);
+		cs_net_users(&net, B, T->H, T->hist_n, T->attr_start, T->attr_rows, T->attr_w,
 					 T->Ulin, T->Z, T->U);
 	}
 
@@ -828,6 +832,8 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 	for (int r = 0; r < B; r++)
 	{
 		cblas_saxpy(d, 1.0f, T->dUlin + (Size) r * d, 1, T->t[T_U0].g, 1);
+		cblas_saxpy(d, 1.0f, T->dUlin + (Size) r * d, 1,
+					T->t[T_S].g + (Size) cs_size_bucket(T->hist_n[r]) * d, 1);
 		for (int64 k = T->attr_start[r]; k < T->attr_start[r + 1]; k++)
 		{
 			touch(&T->t[T_A], T->attr_rows[k]);
@@ -919,7 +925,7 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 							n_attr = 0,
 							n_hv = 0;
 				CsNet		net = {d, T->hid, T->t[T_U0].w, T->t[T_A].w, T->t[T_W].w,
-				T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w};
+				T->t[T_W1].w, T->t[T_B1].w, T->t[T_W2].w, T->t[T_S].w};
 
 				for (int r = 0; r < nb; r++)
 				{
@@ -938,7 +944,9 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 					for (int64 k = T->hist_start[r]; k < T->hist_start[r + 1]; k++)
 						cblas_saxpy(d, T->hist_w[k], T->Vall + (Size) T->hist_slot[k] * d, 1,
 									T->H + (Size) r * d, 1);
-				cs_net_users(&net, nb, T->H, T->attr_start, T->attr_rows, T->attr_w,
+				for (int r = 0; r < nb; r++)
+					T->hist_n[r] = (int32) (T->hist_start[r + 1] - T->hist_start[r]);
+				cs_net_users(&net, nb, T->H, T->hist_n, T->attr_start, T->attr_rows, T->attr_w,
 							 T->Ulin, T->Z, T->U);
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, n, d,
 							1.0f, T->U, d, T->Vall, d, 0.0f, T->Sval, n);
@@ -1103,6 +1111,7 @@ alloc_batch(Trainer *T, Size *bytes)
 	T->rho = cs_alloc_huge(sizeof(float) * B);
 	T->target_slot = cs_alloc_huge(sizeof(int32) * B);
 	T->hist_start = cs_alloc_huge(sizeof(int64) * (B + 1));
+	T->hist_n = cs_alloc_huge(sizeof(int32) * (B + 1));
 	T->hist_slot = cs_alloc_huge(sizeof(int32) * max_hist);
 	T->hist_w = cs_alloc_huge(sizeof(float) * max_hist);
 	T->attr_start = cs_alloc_huge(sizeof(int64) * (B + 1));
@@ -1327,7 +1336,44 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 	cs_builder_section(&b, CS_SEC_ITEM_ROW_WEIGHTS, ds->items.weights,
 					   sizeof(float) * b.hdr.n_item_rows);
 	cs_builder_section(&b, CS_SEC_MATCH_WEIGHTS, T->t[T_M].w, sizeof(float) * ds->items.n_columns);
+	cs_builder_section(&b, CS_SEC_SIZE_VECTORS, T->t[T_S].w, sizeof(float) * CS_SIZE_BUCKETS * d);
 	res->model = cs_builder_finish(&b);
+}
+
+/*
+ * A moving average of the weights (with the usual warm-up of its decay)
+ * makes the noisy last steps count less; validation and the model use it.
+ */
+static void
+ema_update(Trainer *T)
+{
+	float		beta = Min((float) T->o->ema, (1.0f + T->step) / (10.0f + T->step));
+
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Table	   *t = &T->t[k];
+		Size		n = (Size) t->rows * t->cols;
+
+		if (t->ema == NULL || n == 0)
+			continue;
+		cblas_sscal((int) n, beta, t->ema, 1);
+		cblas_saxpy((int) n, 1.0f - beta, t->w, 1, t->ema, 1);
+	}
+}
+
+static void
+ema_swap(Trainer *T)
+{
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Table	   *t = &T->t[k];
+		float	   *x = t->w;
+
+		if (t->ema == NULL)
+			continue;
+		t->w = t->ema;
+		t->ema = x;
+	}
 }
 
 static void
@@ -1366,7 +1412,7 @@ make_examples(Trainer *T, const int32 *users, int n_users, Example *ex)
 		}
 		/* long histories: the short prefixes, where cold users are, plus a random rest */
 		{
-			int			shortp = Min(SHORT_PREFIXES, max_p);
+			int			shortp = Min(T->o->short_prefixes, max_p);
 
 			for (int p = 0; p < shortp; p++)
 				ex[n++] = (Example) {u, p};
@@ -1396,6 +1442,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	StringInfoData epochs_json;
 	double		train_seconds_so_far = 0;
 	float		match_factor = 1.0f;
+	bool		use_ema;
 	MemoryContext oldcxt;
 
 	cs_blas_prepare();
@@ -1436,6 +1483,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	table_init(&T.t[T_B1], 1, T.hid, false, &bytes);
 	table_init(&T.t[T_W2], T.d, T.hid, false, &bytes);
 	table_init(&T.t[T_M], ds->items.n_columns, 1, false, &bytes);
+	table_init(&T.t[T_S], CS_SIZE_BUCKETS, T.d, false, &bytes);
 	T.t[T_M].lr_scale = (float) T.o->match_lr_scale;	/* a handful of numbers that must travel far */
 	alloc_batch(&T, &bytes);
 	cs_check_budget(ds->bytes + bytes, "the model and its training state");
@@ -1451,6 +1499,19 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 			T.logq[i] = (float) log(pow(T.count[i] + 1.0, 0.75) / T.q_cum[T.n_items - 1] * o->negatives);
 	}
 	init_params(&T);
+
+	/* averaging every weight at every step is affordable with a full softmax */
+	use_ema = o->ema > 0 && !T.sampled;
+	if (use_ema)
+		for (int k = 0; k < T_COUNT; k++)
+		{
+			Size		n = (Size) T.t[k].rows * T.t[k].cols;
+
+			T.t[k].ema = cs_alloc_huge(sizeof(float) * Max(n, 1));
+			if (n > 0)
+				memcpy(T.t[k].ema, T.t[k].w, sizeof(float) * n);
+			bytes += sizeof(float) * n;
+		}
 
 	/* validation users: a seeded share of the training users */
 	users = cs_alloc_huge(sizeof(int32) * h->n_users);
@@ -1506,6 +1567,8 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 		{
 			oldcxt = MemoryContextSwitchTo(T.batchcxt);
 			loss += run_batch(&T, ex + from, Min(T.B, n_ex - from), true);
+			if (use_ema)
+				ema_update(&T);
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(T.batchcxt);
 			CHECK_FOR_INTERRUPTS();
@@ -1517,6 +1580,8 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 		epoch_seconds = INSTR_TIME_GET_DOUBLE(t_now);
 		train_seconds_so_far += epoch_seconds;
 
+		if (use_ema)
+			ema_swap(&T);		/* validate (and keep) the averaged weights */
 		if (n_val > 0)
 			validate(&T, val_users, n_val, &vmetric, &vloss);
 
@@ -1531,16 +1596,14 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 							n_ex / Max(epoch_seconds, 1e-9),
 							(o->epochs - epoch) * (train_seconds_so_far / epoch))));
 
-		if (n_val == 0)
-			continue;
-		if (vmetric > best_metric)
+		if (n_val > 0 && vmetric > best_metric)
 		{
 			best_metric = vmetric;
 			bad_epochs = 0;
 			snapshot(&T, false);
 			res->validation_metric = vmetric;
 		}
-		else if (++bad_epochs > o->patience)
+		else if (n_val > 0 && ++bad_epochs > o->patience)
 		{
 			if (!quiet)
 				ereport(NOTICE,
@@ -1548,6 +1611,8 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 								bad_epochs)));
 			break;
 		}
+		if (use_ema && epoch < o->epochs)
+			ema_swap(&T);		/* back to the raw weights to go on training */
 	}
 	if (n_val > 0)
 		snapshot(&T, true);
