@@ -68,6 +68,7 @@ typedef struct CsOptions
 	int			epochs;
 	double		learning_rate;
 	double		l2;
+	double		id_l2;
 	double		dropout;
 	double		ema;
 	double		feature_scale;

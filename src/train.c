@@ -133,6 +133,7 @@ typedef struct Table
 	float	   *best;
 	float	   *ema;			/* moving average of w, or NULL */
 	float		lr_scale;		/* multiplies the learning rate */
+	float		l2;				/* weight decay */
 	uint8	   *touched;
 	int32	   *list;
 	int			n_list;
@@ -232,6 +233,7 @@ table_init(Table *t, int rows, int cols, bool sparse, Size *bytes)
 	t->cols = cols;
 	t->sparse = sparse;
 	t->lr_scale = 1.0f;
+
 	t->w = cs_alloc_huge(sizeof(float) * n);
 	t->g = cs_alloc_huge(sizeof(float) * n);
 	t->m = cs_alloc_huge(sizeof(float) * n);
@@ -269,7 +271,6 @@ static void
 adam_step(Trainer *T)
 {
 	float		lr = (float) T->o->learning_rate;
-	float		l2 = (float) T->o->l2;
 	float		c1,
 				c2;
 
@@ -286,13 +287,13 @@ adam_step(Trainer *T)
 		{
 			for (int i = 0; i < t->n_list; i++)
 			{
-				adam_rows(t, t->list[i], 1, lr * t->lr_scale, l2, c1, c2);
+				adam_rows(t, t->list[i], 1, lr * t->lr_scale, t->l2, c1, c2);
 				t->touched[t->list[i]] = 0;
 			}
 			t->n_list = 0;
 		}
 		else
-			adam_rows(t, 0, t->rows, lr * t->lr_scale, l2, c1, c2);
+			adam_rows(t, 0, t->rows, lr * t->lr_scale, t->l2, c1, c2);
 	}
 }
 
@@ -1484,6 +1485,10 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	table_init(&T.t[T_W2], T.d, T.hid, false, &bytes);
 	table_init(&T.t[T_M], ds->items.n_columns, 1, false, &bytes);
 	table_init(&T.t[T_S], CS_SIZE_BUCKETS, T.d, false, &bytes);
+	/* item ids regularised less: item vectors that stay apart keep lists diverse */
+	for (int k = 0; k < T_COUNT; k++)
+		T.t[k].l2 = (float) o->l2;
+	T.t[T_E].l2 = (float) o->id_l2;
 	T.t[T_M].lr_scale = (float) T.o->match_lr_scale;	/* a handful of numbers that must travel far */
 	alloc_batch(&T, &bytes);
 	cs_check_budget(ds->bytes + bytes, "the model and its training state");
