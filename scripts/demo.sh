@@ -102,10 +102,10 @@ show_recommendations() {
 		FROM pg_attribute WHERE attrelid = to_regclass('shop.items')
 		AND attname IN ('title', 'name', 'category', 'brand', 'price') AND NOT attisdropped")
 	if [ -n "$cols" ]; then
-		show -c "SELECT r.*, $cols FROM coldstart.recommend($1, 10) r
+		show -c "SELECT r.*, $cols FROM coldstart.recommend($1, 10, 'shop') r
 			LEFT JOIN shop.items i ON i.item_id = r.item_id ORDER BY r.rank"
 	else
-		show -c "SELECT * FROM coldstart.recommend($1, 10) ORDER BY rank"
+		show -c "SELECT * FROM coldstart.recommend($1, 10, 'shop') ORDER BY rank"
 	fi
 }
 
@@ -113,8 +113,15 @@ DEMO_USER=""
 
 step_recommend_cold() {
 	DEMO_USER=$(new_user_id)
-	echo "user $DEMO_USER has no behaviours:"
+	echo "user $DEMO_USER has no behaviours and no attributes: the model's popularity prior"
 	show_recommendations "$DEMO_USER"
+	if has_relation shop.users; then
+		echo "user $DEMO_USER signs up, still without behaviours: attribute-aware"
+		show -c "INSERT INTO shop.users SELECT $DEMO_USER, age, gender, city, channel
+			FROM shop.users WHERE gender = 'female' AND age BETWEEN 25 AND 34 ORDER BY user_id LIMIT 1
+			RETURNING *"
+		show_recommendations "$DEMO_USER"
+	fi
 }
 
 step_recommend_warm() {
