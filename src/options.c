@@ -114,7 +114,7 @@ set_defaults(CsOptions *o)
 	o->hidden = 0;
 	o->history_length = 50;
 	o->history_prior = 1;
-	o->half_life = 30 * 86400.0;
+	o->half_life = 3600.0;
 	o->buckets = 8;
 	o->epochs = 20;
 	o->learning_rate = 0.002;
