@@ -790,26 +790,6 @@ typedef struct BehRead
 	bool		check_items;
 } BehRead;
 
-static bool
-in_catalogue(const CsDataset *ds, int64 item)
-{
-	int			lo = 0,
-				hi = ds->n_items - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (ds->item_ids[mid] == item)
-			return true;
-		if (ds->item_ids[mid] < item)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
-}
-
 static void
 behread_batch(SPITupleTable *tt, uint64 nrows, void *arg)
 {
@@ -862,7 +842,7 @@ behread_batch(SPITupleTable *tt, uint64 nrows, void *arg)
 		}
 		row->user = cs_datum_to_id(u, br->user_type);
 		row->item = cs_datum_to_id(i, br->item_type);
-		if (br->check_items && !in_catalogue(ds, row->item))
+		if (br->check_items && cs_find_id(ds->item_ids, ds->n_items, row->item) < 0)
 		{
 			ds->skipped_unknown_item++;
 			continue;
@@ -1024,26 +1004,6 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
 	}
 }
 
-static int64
-find_id(const int64 *ids, int64 n, int64 id)
-{
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == id)
-			return mid;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 static void
 read_behaviours(CsDataset *ds, const CsOptions *opts)
 {
@@ -1153,7 +1113,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 			ds->hist.user_ids[n_users] = br.rows[r].user;
 			ds->hist.start[n_users++] = r;
 		}
-		ev->item = (int32) find_id(ds->item_ids, ds->n_items, br.rows[r].item);
+		ev->item = (int32) cs_find_id(ds->item_ids, ds->n_items, br.rows[r].item);
 		ev->kind = (int16) label_kind[br.rows[r].label];
 		ev->label = (int16) br.label_rank[br.rows[r].label];
 		ev->ts = br.rows[r].ts;
@@ -1210,7 +1170,7 @@ cs_dataset_load(const CsSources *src, const CsOptions *opts)
 
 	ds->hist.attrs = palloc_extended(sizeof(int32) * Max(ds->hist.n_users, 1), MCXT_ALLOC_HUGE);
 	for (int u = 0; u < ds->hist.n_users; u++)
-		ds->hist.attrs[u] = (int32) find_id(ds->users.ids, ds->users.n_entities,
+		ds->hist.attrs[u] = (int32) cs_find_id(ds->users.ids, ds->users.n_entities,
 											ds->hist.user_ids[u]);
 	cs_check_budget(ds->bytes, "the training data");
 	return ds;

@@ -339,6 +339,19 @@ cs_format_bytes(uint64 bytes)
 	return psprintf(UINT64_FORMAT " bytes", bytes);
 }
 
+void
+cs_model_check_size(uint64 bytes, const CsModelHeader *h)
+{
+	if (bytes > CS_MODEL_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the model would take %s, more than the %s a coldstart.model can hold",
+						cs_format_bytes(bytes), cs_format_bytes(CS_MODEL_MAX_BYTES)),
+				 errdetail("It would hold %d items, %d item and %d user feature values, of dimension %d.",
+						   h->n_items, h->n_item_values, h->n_user_values, h->dim),
+				 errhint("Lower the option \"dim\", train on fewer items (coldstart.max_items), or leave out feature columns with many distinct values.")));
+}
+
 struct varlena *
 cs_builder_finish(CsModelBuilder *b)
 {
@@ -349,14 +362,7 @@ cs_builder_finish(CsModelBuilder *b)
 	CsModel		m;
 	const char *reason;
 
-	if (total > CS_MODEL_MAX_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model would take %s, more than the limit of %s",
-						cs_format_bytes(total), cs_format_bytes(CS_MODEL_MAX_BYTES)),
-				 errdetail("The model holds %d items of dimension %d.",
-						   b->hdr.n_items, b->hdr.dim),
-				 errhint("Lower the option \"dim\", or train on a smaller catalogue.")));
+	cs_model_check_size(total, &b->hdr);
 
 	buf = palloc0(total);
 	h = (CsModelHeader *) buf;

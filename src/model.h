@@ -48,6 +48,9 @@ extern struct varlena *cs_builder_finish(CsModelBuilder *b);
 extern uint64 cs_model_layout_size(const CsModelHeader *hdr, uint64 strings_bytes,
 								   uint64 options_bytes);
 
+/* Refuse, with the figures, a model larger than a coldstart.model can hold. */
+extern void cs_model_check_size(uint64 bytes, const CsModelHeader *h);
+
 /* Format a byte count for messages ("12 MB"). */
 extern char *cs_format_bytes(uint64 bytes);
 

@@ -500,24 +500,30 @@ cs_column_bucket(const CsModel *m, const CsColumn *col, double x)
 	return col->first + cs_bucket_of(m->edges + col->first_edge, col->count - 1, x);
 }
 
-int
-cs_model_find_item(const CsModel *m, int64_t item_id)
+int64_t
+cs_find_id(const int64_t *ids, int64_t n, int64_t id)
 {
-	int			lo = 0,
-				hi = m->n_items - 1;
+	int64_t		lo = 0,
+				hi = n - 1;
 
 	while (lo <= hi)
 	{
-		int			mid = lo + (hi - lo) / 2;
+		int64_t		mid = lo + (hi - lo) / 2;
 
-		if (m->item_ids[mid] == item_id)
+		if (ids[mid] == id)
 			return mid;
-		if (m->item_ids[mid] < item_id)
+		if (ids[mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid - 1;
 	}
 	return -1;
+}
+
+int
+cs_model_find_item(const CsModel *m, int64_t item_id)
+{
+	return (int) cs_find_id(m->item_ids, m->n_items, item_id);
 }
 
 int

@@ -242,6 +242,9 @@ extern int	cs_bucket_of(const double *edges, int n_edges, double x);
 /* Bucket row of a numeric value in a column (never fails for finite x). */
 extern int	cs_column_bucket(const CsModel *m, const CsColumn *col, double x);
 
+/* Position of id in n ascending ids, or -1. */
+extern int64_t cs_find_id(const int64_t *ids, int64_t n, int64_t id);
+
 /* Index of an item id, or -1. */
 extern int	cs_model_find_item(const CsModel *m, int64_t item_id);
 

@@ -80,6 +80,23 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 	}
 }
 
+/*
+ * The user of a history (its first n_vector behaviours) and attribute rows,
+ * scored and emitted, leaving out the items of the first n_exclude behaviours.
+ */
+static void
+recommend_history(FunctionCallInfo fcinfo, CsServed *s, const CsHistItem *hist, int n_vector,
+				  int n_exclude, const int32 *rows, const float *w, int n_attr, int k)
+{
+	float	   *u = palloc(sizeof(float) * s->m.dim);
+	int64	   *exclude = palloc(sizeof(int64) * Max(n_exclude, 1));
+
+	cs_user_vector(s, hist, n_vector, rows, w, n_attr, u);
+	for (int j = 0; j < n_exclude; j++)
+		exclude[j] = hist[j].item_id;
+	emit_top(fcinfo, s, u, exclude, n_exclude, k);
+}
+
 static int
 history_length(CsServed *s)
 {
@@ -100,8 +117,6 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 	int32	   *rows;
 	float	   *w;
 	int			n_attr;
-	float	   *u;
-	int64	   *seen;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -126,12 +141,8 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 							 exclude_seen ? Max(history_length(s), cs_seen_limit) : history_length(s),
 							 &hist);
 	n_attr = cs_user_attributes(s, user_id, &rows, &w);
-	u = palloc(sizeof(float) * s->m.dim);
-	cs_user_vector(s, hist, Min(n_hist, history_length(s)), rows, w, n_attr, u);
-	seen = palloc(sizeof(int64) * Max(n_hist, 1));
-	for (int j = 0; j < n_hist; j++)
-		seen[j] = hist[j].item_id;
-	emit_top(fcinfo, s, u, seen, exclude_seen ? n_hist : 0, k);
+	recommend_history(fcinfo, s, hist, Min(n_hist, history_length(s)), exclude_seen ? n_hist : 0,
+					  rows, w, n_attr, k);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -197,8 +208,6 @@ coldstart_recommend_for_items(PG_FUNCTION_ARGS)
 	int32	   *rows;
 	float	   *w;
 	int			n_attr;
-	float	   *u;
-	int64	   *seen;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -215,12 +224,7 @@ coldstart_recommend_for_items(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	s = cs_served_get(name);
 	n_attr = cs_jsonb_attributes(s, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &rows, &w);
-	u = palloc(sizeof(float) * s->m.dim);
-	cs_user_vector(s, hist, n_hist, rows, w, n_attr, u);
-	seen = palloc(sizeof(int64) * Max(n_hist, 1));
-	for (int j = 0; j < n_hist; j++)
-		seen[j] = hist[j].item_id;
-	emit_top(fcinfo, s, u, seen, n_hist, k);
+	recommend_history(fcinfo, s, hist, n_hist, n_hist, rows, w, n_attr, k);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -260,8 +264,7 @@ coldstart_similar_items(PG_FUNCTION_ARGS)
 	h.item_id = item_id;
 	h.label = NULL;
 	h.ts = NAN;
-	cs_user_vector(s, &h, 1, NULL, NULL, 0, u);
-	emit_top(fcinfo, s, u, &item_id, 1, k);
+	recommend_history(fcinfo, s, &h, 1, 1, NULL, NULL, 0, k);
 	SPI_finish();
 	return (Datum) 0;
 }

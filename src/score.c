@@ -346,23 +346,14 @@ int
 cs_served_find(const CsServed *s, int64 item_id)
 {
 	int			i = cs_model_find_item(&s->m, item_id);
-	int			lo = 0,
-				hi = s->n_extra - 1;
 
-	if (i >= 0)
-		return i;
-	while (lo <= hi)
+	if (i < 0 && s->n_extra > 0)
 	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (s->extra_ids[mid] == item_id)
-			return s->m.n_items + mid;
-		if (s->extra_ids[mid] < item_id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
+		i = (int) cs_find_id(s->extra_ids, s->n_extra, item_id);
+		if (i >= 0)
+			i += s->m.n_items;
 	}
-	return -1;
+	return i;
 }
 
 /* ---------- live state ---------- */

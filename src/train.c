@@ -1210,14 +1210,7 @@ check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_js
 	h.n_edges = ds->items.n_edges + ds->users.n_edges;
 	h.n_item_rows = ds->items.row_start[ds->n_items];
 	bytes = cs_model_layout_size(&h, strings, strlen(options_json) + 1);
-	if (bytes > CS_MODEL_MAX_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the model would take %s, more than the %s a coldstart.model can hold",
-						cs_format_bytes(bytes), cs_format_bytes(CS_MODEL_MAX_BYTES)),
-				 errdetail("It would hold %d items, %d item and %d user feature values, of dimension %d.",
-						   ds->n_items, ds->items.n_values, ds->users.n_values, o->dim),
-				 errhint("Lower the option \"dim\", train on fewer items (coldstart.max_items), or leave out feature columns with many distinct values.")));
+	cs_model_check_size(bytes, &h);
 }
 
 static void
