@@ -217,6 +217,15 @@ typedef struct Trainer
 	float	   *hv_val;
 	int64		max_hv;
 
+	/* sampled softmax: the batch's negatives by feature value (inverted) */
+	int32	   *val_slot;		/* [n_values]: -1, or index among nv_of */
+	int32	   *nv_of;			/* the values the negatives have */
+	int32	   *nv_start;		/* [n_nv + 1] */
+	int32	   *nv_neg;			/* negative j having it */
+	float	   *nv_w;			/* and its weight */
+	int			n_nv;
+	float	   *mrow;			/* [negatives]: one row's content match */
+
 	/* full item vectors for validation and the final model */
 	float	   *Vall;
 	float	   *ball;
@@ -477,6 +486,102 @@ add_profile(Trainer *T, int64 first, int64 end, double scale, int64 *n_hv)
 	T->prof.n = 0;
 }
 
+/*
+ * The negatives of a batch by feature value, so that a row's content match
+ * with all of them walks only the values its profile has: a profile rarely
+ * holds more than a few of a negative's values, and the item-by-item walk
+ * (item_match()) read them all, twice, for every row.
+ */
+static void
+index_negatives(Trainer *T)
+{
+	const CsFeatures *f = &T->ds->items;
+	int			ncand = T->o->negatives;
+	int32	   *fill;
+
+	for (int v = 0; v < T->n_nv; v++)
+		T->val_slot[T->nv_of[v]] = -1;
+	T->n_nv = 0;
+	if (f->n_values == 0)
+		return;
+	for (int j = 0; j < ncand; j++)
+	{
+		int			i = T->slot_item[T->neg_slot[j]];
+
+		for (int64 q = f->row_start[i]; q < f->row_start[i + 1]; q++)
+		{
+			int			k = f->rows[q];
+
+			if (T->val_slot[k] < 0)
+			{
+				T->val_slot[k] = T->n_nv;
+				T->nv_of[T->n_nv] = k;
+				T->nv_start[++T->n_nv] = 0;
+			}
+			T->nv_start[T->val_slot[k] + 1]++;
+		}
+	}
+	T->nv_start[0] = 0;
+	for (int v = 0; v < T->n_nv; v++)
+		T->nv_start[v + 1] += T->nv_start[v];
+	fill = palloc(sizeof(int32) * Max(T->n_nv, 1));
+	memcpy(fill, T->nv_start, sizeof(int32) * T->n_nv);
+	for (int j = 0; j < ncand; j++)
+	{
+		int			i = T->slot_item[T->neg_slot[j]];
+
+		for (int64 q = f->row_start[i]; q < f->row_start[i + 1]; q++)
+		{
+			int32		at = fill[T->val_slot[f->rows[q]]]++;
+
+			T->nv_neg[at] = j;
+			T->nv_w[at] = f->weights[q];
+		}
+	}
+	pfree(fill);
+}
+
+/* mrow[j] = content match of negative j with the profile of batch row r */
+static void
+negatives_match(Trainer *T, int r)
+{
+	const float *gamma = T->t[T_M].w;
+
+	memset(T->mrow, 0, sizeof(float) * T->o->negatives);
+	for (int64 q = T->hv_start[r]; q < T->hv_start[r + 1]; q++)
+	{
+		int			k = T->hv_row[q];
+		int			v = T->val_slot[k];
+		float		g;
+
+		if (v < 0)
+			continue;
+		g = gamma[T->mi.value_col[k]] * T->hv_val[q];
+		for (int32 e = T->nv_start[v]; e < T->nv_start[v + 1]; e++)
+			T->mrow[T->nv_neg[e]] += g * T->nv_w[e];
+	}
+}
+
+/* d(loss)/d(gamma) of row r's negatives, given d(loss)/d(logit) in ds */
+static void
+negatives_match_grad(Trainer *T, int r, const float *ds)
+{
+	float	   *dgamma = T->t[T_M].g;
+
+	for (int64 q = T->hv_start[r]; q < T->hv_start[r + 1]; q++)
+	{
+		int			k = T->hv_row[q];
+		int			v = T->val_slot[k];
+		float		acc = 0;
+
+		if (v < 0)
+			continue;
+		for (int32 e = T->nv_start[v]; e < T->nv_start[v + 1]; e++)
+			acc += ds[T->nv_neg[e]] * T->nv_w[e];
+		dgamma[T->mi.value_col[k]] += acc * T->hv_val[q];
+	}
+}
+
 /* Content match of one item against the profile in T->prof.dense. */
 static float
 item_match(const Trainer *T, int item)
@@ -528,17 +633,9 @@ static double
 softmax_row(float *s, int n)
 {
 	float		mx = cs_vec_max(s, n);
-	double		sum = 0;
+	double		sum = cs_vec_exp(s, n, mx);	/* -INFINITY gives 0 */
 
-	for (int j = 0; j < n; j++)
-	{
-		float		e = (s[j] == -INFINITY) ? 0.0f : expf(s[j] - mx);
-
-		s[j] = e;
-		sum += e;
-	}
-	for (int j = 0; j < n; j++)
-		s[j] = (float) (s[j] / sum);
+	cblas_sscal(n, (float) (1.0 / sum), s, 1);
 	return sum;
 }
 
@@ -607,6 +704,7 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			}
 			T->neg_slot[j] = slot_of(T, lo);
 		}
+		index_negatives(T);
 		compute_items(T, T->slot_item, T->n_slots, T->Vs, T->bs, T->Cs);
 	}
 	else
@@ -689,32 +787,28 @@ run_batch(Trainer *T, const Example *ex, int B, bool learn)
 			sp = cblas_sdot(d, T->U + (Size) r * d, 1, T->Vs + (Size) ts * d, 1) +
 				T->bs[ts] - T->logq[ti] + item_match(T, ti);
 			mx = sp;
+			negatives_match(T, r);
 			for (int j = 0; j < ncand; j++)
 			{
 				if (T->mark[T->slot_item[T->neg_slot[j]]] == stamp)
 					s[j] = -INFINITY;
 				else
 				{
-					s[j] += T->bneg[j] + item_match(T, T->slot_item[T->neg_slot[j]]);
+					s[j] += T->bneg[j] + T->mrow[j];
 					if (s[j] > mx)
 						mx = s[j];
 				}
 			}
-			sum = expf(sp - mx);
-			for (int j = 0; j < ncand; j++)
-				if (s[j] != -INFINITY)
-					sum += expf(s[j] - mx);
-			log_sum = log(sum);	/* once: errno keeps the compiler from hoisting it */
+			/* masked candidates (-INFINITY) get 0 */
+			sum = expf(sp - mx) + cs_vec_exp(s, ncand, mx);
+			log_sum = log(sum);
 			loss += -(sp - mx - log_sum);
 			T->pos[r] = (float) (exp(sp - mx - log_sum) - 1.0) * inv_b;
-			for (int j = 0; j < ncand; j++)
-				s[j] = (s[j] == -INFINITY) ? 0.0f : (float) (exp(s[j] - mx - log_sum) * inv_b);
+			cblas_sscal(ncand, (float) (inv_b / sum), s, 1);
 			if (learn)
 			{
 				item_match_grad(T, ti, T->pos[r]);
-				for (int j = 0; j < ncand; j++)
-					if (s[j] != 0)
-						item_match_grad(T, T->slot_item[T->neg_slot[j]], s[j]);
+				negatives_match_grad(T, r, s);
 			}
 			scatter_profile(T, r, false);
 		}
@@ -981,10 +1075,7 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 							T->val_count_by_n[q]++;
 						}
 					mx = cs_vec_max(s, n);
-					for (int j = 0; j < n; j++)
-						if (s[j] != -INFINITY)
-							lse += exp(s[j] - mx);
-					lse = mx + log(lse);
+					lse = mx + log(cs_vec_sum_exp(s, n, mx));
 					for (int j = p; j < m; j++)
 						sum_loss += (lse - s[di[j]]) / (m - p);
 					count++;
@@ -1132,12 +1223,29 @@ alloc_batch(Trainer *T, Size *bytes)
 		T->hv_start = cs_alloc_huge(sizeof(int64) * (B + 1));
 		T->hv_row = cs_alloc_huge(sizeof(int32) * T->max_hv);
 		T->hv_val = cs_alloc_huge(sizeof(float) * T->max_hv);
+		if (T->sampled)
+		{
+			int64		max_nv = (int64) ncand * max_rows;
+
+			T->val_slot = cs_alloc_huge(sizeof(int32) * Max(f->n_values, 1));
+			for (int k = 0; k < f->n_values; k++)
+				T->val_slot[k] = -1;
+			T->nv_of = cs_alloc_huge(sizeof(int32) * max_nv);
+			T->nv_start = cs_alloc_huge(sizeof(int32) * (max_nv + 1));
+			T->nv_neg = cs_alloc_huge(sizeof(int32) * max_nv);
+			T->nv_w = cs_alloc_huge(sizeof(float) * max_nv);
+			T->mrow = cs_alloc_huge(sizeof(float) * ncand);
+			*bytes += sizeof(int32) * (f->n_values + 3 * max_nv) + sizeof(float) * (max_nv + ncand);
+		}
 		for (int c = 0; c < f->n_columns; c++)
 		{
 			first[c] = f->columns[c].first;
 			count[c] = f->columns[c].count;
 		}
 		cs_match_index_build(&T->mi, f->n_values, f->n_columns, first, count, n,
+							 f->row_start, f->rows, f->weights);
+		/* whole-catalogue rows (full softmax, validation) add the match faster */
+		cs_match_index_dense(&T->mi, n, f->n_columns, first, count,
 							 f->row_start, f->rows, f->weights);
 		cs_profile_init(&T->prof, f->n_values);
 		*bytes += (sizeof(int32) + sizeof(float)) * (T->max_hv + f->row_start[n]) +
