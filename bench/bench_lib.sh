@@ -56,8 +56,10 @@ bench_q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 # bench_demo SCHEMA USERS ITEMS BEHAVIOURS: generated data, made once and kept.
 bench_demo() {
 	local have
-	have=$(bench_q "SELECT CASE WHEN to_regclass('$1.behaviours') IS NULL THEN 0
-		ELSE (SELECT count(*) FROM $1.behaviours) END")
+	have=0
+	if [ "$(bench_q "SELECT to_regclass('$1.behaviours') IS NOT NULL")" = t ]; then
+		have=$(bench_q "SELECT count(*) FROM $1.behaviours")
+	fi
 	if [ "$have" != "$4" ]; then
 		cs_say "generating $1: $2 users, $3 items, $4 behaviours"
 		psql -X -q -c "DROP SCHEMA IF EXISTS $1 CASCADE" 2>/dev/null
