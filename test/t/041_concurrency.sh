@@ -111,7 +111,7 @@ is "$(q "SELECT count(*) FROM coldstart.training_runs WHERE name = 'shop' AND st
 # ---------------------------------------------------------------------
 # Two trainings of the same model at once
 # ---------------------------------------------------------------------
-SLOW_OPTS='{"dim": 64, "epochs": 30, "patience": 100, "keep_versions": 100}'
+SLOW_OPTS='{"dim": 64, "epochs": 400, "validation_fraction": 0, "keep_versions": 100}'	# a few seconds
 before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
 q "SELECT (coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users', '$SLOW_OPTS'))->>'version'" \
 	>"$T_TMP/first.out" 2>"$T_TMP/first.err" &
