@@ -152,6 +152,26 @@ sift_down(float *hv, int *hi, int n, int i)
 	}
 }
 
+/* Keep the k best (score, index) pairs seen so far in a min-heap of *size entries. */
+static inline void
+heap_push(float *hv, int *hi, int k, int *size, float s, int i)
+{
+	if (*size < k)
+	{
+		hv[*size] = s;
+		hi[*size] = i;
+		if (++*size == k)
+			for (int j = k / 2 - 1; j >= 0; j--)
+				sift_down(hv, hi, k, j);
+	}
+	else if (worse(hv[0], hi[0], s, i))
+	{
+		hv[0] = s;
+		hi[0] = i;
+		sift_down(hv, hi, k, 0);
+	}
+}
+
 static float sink;
 
 static int
@@ -175,23 +195,7 @@ floor_serve(int n, int d, int reps)
 		memcpy(sc, bias, sizeof(float) * n);
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, n, d, 1.0f, V, d, u, 1, 1.0f, sc, 1);
 		for (int i = 0; i < n; i++)
-		{
-			if (size < k)
-			{
-				/* fill, then heapify once full */
-				hv[size] = sc[i];
-				hi[size] = i;
-				if (++size == k)
-					for (int j = k / 2 - 1; j >= 0; j--)
-						sift_down(hv, hi, k, j);
-			}
-			else if (sc[i] > hv[0])
-			{
-				hv[0] = sc[i];
-				hi[0] = i;
-				sift_down(hv, hi, k, 0);
-			}
-		}
+			heap_push(hv, hi, k, &size, sc[i], i);
 		if (r >= 0)
 			t[r] = now() - t0;
 		sink += hv[0] + hi[0];
@@ -285,22 +289,7 @@ best_k(const float *sc, int n, int k, float *hv, int *hi)
 	int			size = 0;
 
 	for (int i = 0; i < n; i++)
-	{
-		if (size < k)
-		{
-			hv[size] = sc[i];
-			hi[size] = i;
-			if (++size == k)
-				for (int j = k / 2 - 1; j >= 0; j--)
-					sift_down(hv, hi, k, j);
-		}
-		else if (sc[i] > hv[0])
-		{
-			hv[0] = sc[i];
-			hi[0] = i;
-			sift_down(hv, hi, k, 0);
-		}
-	}
+		heap_push(hv, hi, k, &size, sc[i], i);
 }
 
 static int
@@ -350,20 +339,7 @@ floor_fp16(int n, int d, int reps, int cand)
 
 			for (int j = 0; j < d; j++)
 				s += V[(size_t) hi[c] * d + j] * u[j];
-			if (size < 10)
-			{
-				av[size] = s;
-				ai[size] = hi[c];
-				if (++size == 10)
-					for (int j = 4; j >= 0; j--)
-						sift_down(av, ai, 10, j);
-			}
-			else if (s > av[0] || (s == av[0] && hi[c] < ai[0]))
-			{
-				av[0] = s;
-				ai[0] = hi[c];
-				sift_down(av, ai, 10, 0);
-			}
+			heap_push(av, ai, 10, &size, s, hi[c]);
 		}
 		t[r] = now() - t0;
 	}
