@@ -61,6 +61,7 @@ static const OptDesc opt_descs[] = {
 	{"learning_rate", OPT_FLOAT, OFF(learning_rate), 1e-6, 10, false},
 	{"l2", OPT_FLOAT, OFF(l2), 0, 10, false},
 	{"id_l2", OPT_FLOAT, OFF(id_l2), 0, 10, false},
+	{"attr_l2", OPT_FLOAT, OFF(attr_l2), 0, 10, false},
 	{"dropout", OPT_FLOAT, OFF(dropout), 0, 0.9, false},
 	{"ema", OPT_FLOAT, OFF(ema), 0, 0.9999, false},
 	{"feature_scale", OPT_FLOAT, OFF(feature_scale), 0, 10, false},
@@ -119,7 +120,8 @@ set_defaults(CsOptions *o)
 	o->epochs = 20;
 	o->learning_rate = 0.002;
 	o->l2 = 1e-3;
-	o->id_l2 = 1e-4;
+	o->id_l2 = 3e-5;
+	o->attr_l2 = 0.03;
 	o->dropout = 0.4;
 	o->ema = 0.95;
 	o->feature_scale = 0.05;
@@ -689,14 +691,14 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 	appendStringInfo(out,
 					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d, \"history_prior\": %.9g"
 					 ", \"half_life\": %.17g, \"buckets\": %d, \"epochs\": %d"
-					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"id_l2\": %.9g, \"dropout\": %.9g, \"ema\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"batch_size\": %d"
+					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"id_l2\": %.9g, \"attr_l2\": %.9g, \"dropout\": %.9g, \"ema\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"batch_size\": %d"
 					 ", \"target\": \"%s\", \"target_balance\": %.9g, \"seed\": " INT64_FORMAT
 					 ", \"max_prefixes\": %d, \"short_prefixes\": %d, \"min_item_count\": %d, \"full_softmax_items\": %d"
 					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
 					 ", \"patience\": %d, \"keep_versions\": %d"
 					 ", \"promote_if_better\": %s",
 					 o->dim, o->hidden, o->history_length, o->history_prior, o->half_life, o->buckets,
-					 o->epochs, o->learning_rate, o->l2, o->id_l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
+					 o->epochs, o->learning_rate, o->l2, o->id_l2, o->attr_l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
 					 cs_target_name(o->target), o->target_balance, o->seed, o->max_prefixes,
 					 o->short_prefixes, o->min_item_count, o->full_softmax_items, o->negatives, o->validation_fraction,
 					 o->patience, o->keep_versions,

@@ -69,6 +69,7 @@ typedef struct CsOptions
 	double		learning_rate;
 	double		l2;
 	double		id_l2;
+	double		attr_l2;
 	double		dropout;
 	double		ema;
 	double		feature_scale;

@@ -1590,6 +1590,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	for (int k = 0; k < T_COUNT; k++)
 		T.t[k].l2 = (float) o->l2;
 	T.t[T_E].l2 = (float) o->id_l2;
+	T.t[T_A].l2 = (float) o->attr_l2;
 	T.t[T_M].lr_scale = (float) T.o->match_lr_scale;	/* a handful of numbers that must travel far */
 	alloc_batch(&T, &bytes);
 	cs_check_budget(ds->bytes + bytes, "the model and its training state");

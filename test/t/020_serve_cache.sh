@@ -53,8 +53,8 @@ sess_stop() {
 	( sleep 60; kill "${S_PID[$n]}" 2>/dev/null ) &
 	local watcher=$!
 	wait "${S_PID[$n]}"
-	kill "$watcher" 2>/dev/null
-	wait "$watcher" 2>/dev/null
+	kill "$watcher" 2>/dev/null || true
+	wait "$watcher" 2>/dev/null || true
 }
 
 OPTS='"dim": 8, "epochs": 2, "learning_rate": 0.01, "max_prefixes": 5, "target_balance": 0.5, "dropout": 0, "l2": 0.0001, "history_prior": 1, "patience": 3, "validation_fraction": 0.1, "keep_versions": 0'
