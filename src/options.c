@@ -120,8 +120,8 @@ set_defaults(CsOptions *o)
 	o->epochs = 20;
 	o->learning_rate = 0.002;
 	o->l2 = 1e-3;
-	o->id_l2 = 3e-5;
-	o->attr_l2 = 0.03;
+	o->id_l2 = 1e-4;
+	o->attr_l2 = 1e-3;
 	o->dropout = 0.4;
 	o->ema = 0.95;
 	o->feature_scale = 0.05;
