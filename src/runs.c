@@ -332,6 +332,29 @@ summary_value(Jsonb *summary, const char *key, enum jbvType type)
 }
 
 /*
+ * Finish a run row: update the 'running' row run_id if this transaction can
+ * see it, else insert the row whole.  The two statements share their
+ * parameters ($1 is the run id; the insert may use more of them).
+ */
+static void
+finish_run_row(int64 run_id, const char *update_sql, int n_update,
+			   const char *insert_sql, int n_insert, Oid *types, Datum *args, char *nulls)
+{
+	uint64		updated = 0;
+
+	if (run_id != 0)
+	{
+		if (SPI_execute_with_args(update_sql, n_update, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update coldstart.training_runs");
+		updated = SPI_processed;
+	}
+	if (updated == 0 &&
+		SPI_execute_with_args(insert_sql, n_insert, types, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into coldstart.training_runs");
+}
+
+
+/*
  * Mark the run succeeded, in the caller's transaction: it commits with the new
  * version.  Any error here becomes a WARNING; the training stands.
  */
@@ -385,8 +408,6 @@ record_success(RunState *run, Datum summary_datum)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		uint64		updated = 0;
-
 		/*
 		 * A cancel now would waste the training: it waits for these two
 		 * statements.  (An error resets the holdoff count: resumed only here.)
@@ -394,29 +415,21 @@ record_success(RunState *run, Datum summary_datum)
 		HOLD_CANCEL_INTERRUPTS();
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (run->run_id != 0)
-		{
-			if (SPI_execute_with_args("UPDATE coldstart.training_runs SET status = 'succeeded', "
-									  "finished = $2, seconds = $3, rows_read = $4, version = $5, "
-									  "activated = $6, not_activated_because = $7, metrics = $8 "
-									  "WHERE run_id = $1",
-									  8, types, args, nulls, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update coldstart.training_runs");
-			updated = SPI_processed;
-		}
-
 		/*
 		 * No 'running' row, or one this transaction cannot see (it started
 		 * before the row was written, as in REPEATABLE READ): insert it whole.
 		 */
-		if (updated == 0 &&
-			SPI_execute_with_args("INSERT INTO coldstart.training_runs (status, finished, seconds, "
-								  "rows_read, version, activated, not_activated_because, metrics, "
-								  "name, kind, started, pid, backend_start, run_by, application_name) "
-								  "VALUES ('succeeded', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-								  "$13, $14, $15)",
-								  15, types, args, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into coldstart.training_runs");
+		finish_run_row(run->run_id,
+					   "UPDATE coldstart.training_runs SET status = 'succeeded', "
+					   "finished = $2, seconds = $3, rows_read = $4, version = $5, "
+					   "activated = $6, not_activated_because = $7, metrics = $8 "
+					   "WHERE run_id = $1", 8,
+					   "INSERT INTO coldstart.training_runs (status, finished, seconds, "
+					   "rows_read, version, activated, not_activated_because, metrics, "
+					   "name, kind, started, pid, backend_start, run_by, application_name) "
+					   "VALUES ('succeeded', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+					   "$13, $14, $15)", 15,
+					   types, args, nulls);
 		SPI_finish();
 		RESUME_CANCEL_INTERRUPTS();
 		ReleaseCurrentSubTransaction();
@@ -624,7 +637,6 @@ write_failure(const RunShared *req)
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID, TEXTOID};
 	Datum		args[14];
 	char		nulls[14];
-	uint64		updated = 0;
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = Int64GetDatum(req->run_id);
@@ -645,22 +657,15 @@ write_failure(const RunShared *req)
 	args[13] = CStringGetTextDatum(req->application_name);
 	nulls[13] = req->application_name[0] ? ' ' : 'n';
 
-	if (req->run_id != 0)
-	{
-		if (SPI_execute_with_args("UPDATE coldstart.training_runs SET status = 'failed', "
-								  "finished = $2, seconds = $3, error = $4, error_detail = $5, "
-								  "error_hint = $6, sqlstate = $7 WHERE run_id = $1",
-								  7, types, args, nulls, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update coldstart.training_runs");
-		updated = SPI_processed;
-	}
-	if (updated == 0 &&
-		SPI_execute_with_args("INSERT INTO coldstart.training_runs (status, finished, seconds, "
-							  "error, error_detail, error_hint, sqlstate, name, kind, started, pid, "
-							  "backend_start, run_by, application_name) "
-							  "VALUES ('failed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-							  14, types, args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into coldstart.training_runs");
+	finish_run_row(req->run_id,
+				   "UPDATE coldstart.training_runs SET status = 'failed', "
+				   "finished = $2, seconds = $3, error = $4, error_detail = $5, "
+				   "error_hint = $6, sqlstate = $7 WHERE run_id = $1", 7,
+				   "INSERT INTO coldstart.training_runs (status, finished, seconds, "
+				   "error, error_detail, error_hint, sqlstate, name, kind, started, pid, "
+				   "backend_start, run_by, application_name) "
+				   "VALUES ('failed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)", 14,
+				   types, args, nulls);
 }
 
 void
