@@ -49,12 +49,15 @@ sess_stop() {
 	local n=$1 fd=${S_FD[$1]}
 	printf '\\q\n' >&"$fd"	# (EOF alone is not enough: the other session's psql holds this fifo open too)
 	exec {fd}>&-
-	# a session that got out of step must not hang the suite
-	( sleep 60; kill "${S_PID[$n]}" 2>/dev/null ) &
-	local watcher=$!
-	wait "${S_PID[$n]}"
-	kill "$watcher" 2>/dev/null || true
-	wait "$watcher" 2>/dev/null || true
+	# a session that got out of step must not hang the suite: give it a minute
+	# (polled here: a background watcher is a subshell, which would run
+	# lib.sh's exit trap if it were killed before it got going)
+	for _ in $(seq 300); do
+		kill -0 "${S_PID[$n]}" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill "${S_PID[$n]}" 2>/dev/null || true
+	wait "${S_PID[$n]}" 2>/dev/null || true
 }
 
 OPTS='"dim": 8, "epochs": 2, "learning_rate": 0.01, "max_prefixes": 5, "target_balance": 0.5, "dropout": 0, "l2": 0.0001, "history_prior": 1, "patience": 3, "validation_fraction": 0.1, "keep_versions": 0'
