@@ -124,6 +124,32 @@ SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round
 FROM coldstart.evaluate('ev.b', options => '{"methods": ["content", "popularity"], "revealed": [1], "test_fraction": 0.9, "seed": 2}')
 ORDER BY method, revealed;
 
+-- With "catalogue": "trained", only the items some training user has (1..9
+-- here: the others only test users touched) are ranked or count as
+-- targets.  IDCG(4) = 2.561606.
+-- n = 0: A: ranking 1..9; targets in the catalogue 2, 4, 6, 8, hits at 2,
+--   4, 6, 8: P = 0.4, R = 4/4 = 1, NDCG = (0.630930 + 0.430677 + 0.356207
+--   + 0.315465) / IDCG(4) = 1.733278 / 2.561606 = 0.676637.
+--   B: targets 1, 3, 5 at 1, 3, 5: P = 0.3, R = 1, NDCG = 1.886853 /
+--   IDCG(3) = 0.885460.
+--   P = 0.35, R = 1, NDCG = 0.781049; coverage {1..9} / 9 items = 1.
+-- n = 1: A (2 revealed): 1, 3, 4, ..., 9; targets 4, 6, 8 at 3, 5, 7:
+--   P = 0.3, R = 1, NDCG = (0.5 + 0.386853 + 0.333333) / IDCG(3) =
+--   0.572607.  B (1 revealed): 2, ..., 9; targets 3, 5 at 2, 4: P = 0.2,
+--   R = 1, NDCG = (0.630930 + 0.430677) / IDCG(2) = 0.650921.
+--   P = 0.25, R = 1, NDCG = 0.611764; coverage 9/9 = 1.
+SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round(recall_at_20::numeric, 6) AS r20,
+       round(ndcg_at_10::numeric, 6) AS ndcg10, round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity"], "catalogue": "trained",
+                                                         "revealed": [0, 1], "test_fraction": 0.9, "seed": 1}')
+ORDER BY method, revealed;
+-- a test user none of whose later items any training user has is left out
+-- ("users" counts who was evaluated): with 3 items revealed, A's targets
+-- hold 8 and B's hold 3 and 5; with 9 revealed, A has 20, 22, 24 left and
+-- B has 11, which only test users have: nobody is evaluated
+SELECT revealed, users FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity"],
+    "catalogue": "trained", "revealed": [3, 9], "test_fraction": 0.9, "seed": 1}') ORDER BY revealed;
+
 -- ---------------------------------------------------------------------
 -- Fixture 2: item-kNN and content differ from popularity
 -- ---------------------------------------------------------------------
@@ -235,8 +261,8 @@ EXCEPTION WHEN OTHERS THEN
 	-- includes evaluate()'s own, which it lists last
 	IF detail LIKE 'Valid options are: columns, %' THEN
 		detail := 'Valid options are: ... '
-			|| CASE WHEN detail LIKE '%, promote_if_better, test_fraction, min_items, revealed, methods.'
-			        THEN '(train()''s, then test_fraction, min_items, revealed, methods)'
+			|| CASE WHEN detail LIKE '%, promote_if_better, test_fraction, min_items, revealed, methods, catalogue.'
+			        THEN '(train()''s, then test_fraction, min_items, revealed, methods, catalogue)'
 			        WHEN detail LIKE '%, promote_if_better.' THEN '(train()''s only)'
 			        ELSE detail END;
 	END IF;
@@ -269,11 +295,14 @@ FROM (VALUES
   (20, 'methods with a number', $$'ev.b2', options => '{"methods": [1]}'$$),
   (21, 'a training option out of range', $$'ev.b2', options => '{"dim": 0}'$$),
   (22, 'no eligible user', $$'ev.b2', options => '{"methods": ["popularity"]}'$$),
-  (23, 'no eligible user for validation', $$'ev.b2', options => '{"methods": ["popularity"], "min_items": 3, "split": "validation"}'$$)
+  (23, 'no eligible user for validation', $$'ev.b2', options => '{"methods": ["popularity"], "min_items": 3, "split": "validation"}'$$),
+  (24, 'catalogue unknown', $$'ev.b', options => '{"catalogue": "everything"}'$$),
+  (25, 'catalogue a number', $$'ev.b', options => '{"catalogue": 1}'$$)
 ) AS t(n, what, args)
 ORDER BY n;
 -- evaluate()'s own options are not train()'s
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"methods": ["popularity"]}')$$) AS train_with_methods;
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"split": "test"}')$$) AS train_with_split;
+SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"catalogue": "trained"}')$$) ~ '^22023 unknown option "catalogue"' AS train_with_catalogue_refused;
 
 DROP SCHEMA ev CASCADE;

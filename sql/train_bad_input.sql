@@ -70,6 +70,9 @@ FROM (VALUES
   (21, 'dropout an array', '{"dropout": [0.1]}'),
   (22, 'keep_versions an object', '{"keep_versions": {"n": 1}}'),
   (23, 'validation_fraction a string', '{"validation_fraction": "0.1"}'),
+  (24, 'refit "sometimes"', '{"refit": "sometimes"}'),
+  (25, 'refit a number', '{"refit": 1}'),
+  (26, 'tolerance 0.6', '{"tolerance": 0.6}'),
   -- behaviour columns named through "columns"
   (30, 'columns.ts missing', '{"columns": {"ts": "when"}}'),
   (31, 'columns.item_id of type text', '{"columns": {"item_id": "item_text"}}'),

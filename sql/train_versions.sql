@@ -131,6 +131,46 @@ ORDER BY i;
 SELECT version, active FROM coldstart.models WHERE name = 'tv_k' ORDER BY version;
 SELECT coldstart.activate('tv_k', 2);
 
+-- ---------------------------------------------------------------------
+-- The kept epoch and the refit
+-- ---------------------------------------------------------------------
+-- "tolerance": the kept epoch is the last one whose validation recall@20
+-- is within that share of the best so far.  With a high learning rate the
+-- recall here peaks before the last of 12 epochs (the curve is printed
+-- below): with 0 the peak is kept, with 0.02 the last epoch within 2% of
+-- it, with 0.5 the last epoch.
+-- "refit": with the epochs chosen, train again on every user for the kept
+-- number of epochs; "auto" does when the validation users are at least 5%
+-- of the users.  Without validation users there is nothing to choose, and
+-- nothing to refit.
+CREATE TABLE tv.fits AS
+SELECT n, coldstart.train('tv_f' || n, 'tv.behaviours', 'tv.items', 'tv.users',
+                          :'opts'::jsonb || '{"epochs": 12, "patience": 12, "learning_rate": 0.05}'::jsonb || o::jsonb) AS s
+FROM (VALUES (1, '{"tolerance": 0}'), (2, '{"tolerance": 0.02}'), (3, '{"tolerance": 0.5}'),
+             (4, '{"refit": false}'), (5, '{"refit": true}'), (6, '{"validation_fraction": 0}'),
+             (7, '{"validation_fraction": 0.02}'), (8, '{"validation_fraction": 0.02, "refit": true}')) v(n, o);
+SELECT n, (s ->> 'validation_users')::int AS validation_users, s -> 'refit' AS refit,
+       (s ->> 'kept_epoch')::int AS kept_epoch, (s ->> 'epochs_run')::int AS epochs_run,
+       (s ->> 'kept_epoch')::int = (SELECT max((e ->> 'epoch')::int) FROM jsonb_array_elements(s -> 'epochs') e
+                                    WHERE (e ->> 'validation_recall_at_20')::float8 =
+                                          (SELECT max((x ->> 'validation_recall_at_20')::float8)
+                                           FROM jsonb_array_elements(s -> 'epochs') x)) AS kept_the_best,
+       s -> 'options' -> 'refit' AS refit_option
+FROM tv.fits ORDER BY n;
+SELECT e ->> 'epoch' AS epoch, round((e ->> 'validation_recall_at_20')::numeric, 4) AS recall,
+       round((e ->> 'validation_recall_at_20')::numeric / max((e ->> 'validation_recall_at_20')::numeric)
+             OVER (ORDER BY (e ->> 'epoch')::int), 4) AS of_best_so_far
+FROM tv.fits, jsonb_array_elements(s -> 'epochs') e WHERE n = 2 ORDER BY (e ->> 'epoch')::int;
+-- a refit model is another model than the one chosen on the held-out users,
+-- and trained on them too: the validation users' own lists change
+SELECT md5(a.model::text) <> md5(b.model::text) AS refit_differs
+FROM coldstart.models a, coldstart.models b WHERE a.name = 'tv_f4' AND b.name = 'tv_f5';
+-- the same options and seed give the same refit model
+SELECT s -> 'refit' AS refit FROM coldstart.train('tv_f5b', 'tv.behaviours', 'tv.items', 'tv.users',
+    :'opts'::jsonb || '{"epochs": 12, "patience": 12, "learning_rate": 0.05, "refit": true}') s;
+SELECT md5(a.model::text) = md5(b.model::text) AS refit_deterministic
+FROM coldstart.models a, coldstart.models b WHERE a.name = 'tv_f5' AND b.name = 'tv_f5b';
+
 DELETE FROM coldstart.models WHERE name LIKE 'tv_%';
 DELETE FROM coldstart.training_runs WHERE name LIKE 'tv_%';
 DROP SCHEMA tv CASCADE;

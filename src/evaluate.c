@@ -82,6 +82,7 @@ typedef struct Metrics
 	double		r20;
 	double		ndcg10;
 	int			users;
+	int			catalogue;		/* items that could be recommended */
 	bool	   *covered;
 } Metrics;
 
@@ -97,6 +98,7 @@ typedef struct Eval
 	int			n_eval;
 	int32	   *idx;
 	float	   *val;
+	const float *pop;			/* distinct training users per item, of the current n */
 } Eval;
 
 static int
@@ -213,6 +215,19 @@ training_histories(const Eval *e, int n)
 
 /* ---------- metrics ---------- */
 
+/*
+ * An item may be recommended, and counts as a target, when it is in the
+ * catalogue: every item, or with "catalogue": "trained" only the items the
+ * training data has behaviours for.  (Built from a behaviour log, the full
+ * catalogue holds items that only evaluated users touched: no training user
+ * has them, so their mere presence points at the evaluated users.)
+ */
+static inline bool
+in_catalogue(const Eval *e, int item)
+{
+	return !e->o->catalogue_trained || e->pop[item] > 0;
+}
+
 static void
 add_metrics(Eval *e, Metrics *mt, float *scores, int u, int n)
 {
@@ -220,12 +235,21 @@ add_metrics(Eval *e, Metrics *mt, float *scores, int u, int n)
 	int			m = distinct_count(e, u);
 	int			found;
 	int			hits10 = 0,
-				hits20 = 0;
+				hits20 = 0,
+				n_targets = 0;
 	double		dcg = 0,
 				idcg = 0;
 
 	for (int j = 0; j < n; j++)
 		scores[di[j]] = -INFINITY;
+	if (e->o->catalogue_trained)
+		for (int x = 0; x < e->ds->n_items; x++)
+			if (!in_catalogue(e, x))
+				scores[x] = -INFINITY;
+	for (int j = n; j < m; j++)
+		n_targets += in_catalogue(e, di[j]);
+	if (n_targets == 0)
+		return;					/* nothing this user did later could be recommended */
 	found = cs_topk(scores, e->ds->n_items, EVAL_K, e->idx, e->val);
 	for (int r = 0; r < found; r++)
 	{
@@ -244,10 +268,10 @@ add_metrics(Eval *e, Metrics *mt, float *scores, int u, int n)
 			dcg += 1.0 / log2(r + 2.0);
 		}
 	}
-	for (int r = 0; r < Min(10, m - n); r++)
+	for (int r = 0; r < Min(10, n_targets); r++)
 		idcg += 1.0 / log2(r + 2.0);
 	mt->p10 += hits10 / 10.0;
-	mt->r20 += (double) hits20 / Min(EVAL_K, m - n);
+	mt->r20 += (double) hits20 / Min(EVAL_K, n_targets);
 	mt->ndcg10 += idcg > 0 ? dcg / idcg : 0;
 	mt->users++;
 }
@@ -723,6 +747,13 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 
 		ereport(NOTICE, (errmsg("revealed %d: training on %d users", n, t->n_users)));
 		baselines_build(&e, t, &b);
+		e.pop = b.pop;
+		for (int m = 0; m < M_COUNT; m++)
+		{
+			mt[r][m].catalogue = 0;
+			for (int x = 0; x < ds->n_items; x++)
+				mt[r][m].catalogue += in_catalogue(&e, x);
+		}
 		if (method_wanted(&opts, M_COLDSTART))
 			model = train_model(&e, t, used.data);
 		if (live != NULL)
@@ -815,7 +846,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			values[3] = Float8GetDatum(x->users ? x->p10 / x->users : 0);
 			values[4] = Float8GetDatum(x->users ? x->r20 / x->users : 0);
 			values[5] = Float8GetDatum(x->users ? x->ndcg10 / x->users : 0);
-			values[6] = Float8GetDatum((double) covered / ds->n_items);
+			values[6] = Float8GetDatum((double) covered / Max(x->catalogue, 1));
 			if (x->users == 0)
 				nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

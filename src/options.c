@@ -76,12 +76,15 @@ static const OptDesc opt_descs[] = {
 	{"negatives", OPT_INT, OFF(negatives), 1, 65536, false},
 	{"validation_fraction", OPT_FLOAT, OFF(validation_fraction), 0, 0.5, false},
 	{"patience", OPT_INT, OFF(patience), 0, 1000, false},
+	{"tolerance", OPT_FLOAT, OFF(tolerance), 0, 0.5, false},
+	{"refit", OPT_SPECIAL, 0, 0, 0, false},
 	{"keep_versions", OPT_INT, OFF(keep_versions), 0, 1000000, false},
 	{"promote_if_better", OPT_BOOL, OFF(promote_if_better), 0, 0, false},
 	{"test_fraction", OPT_FLOAT, OFF(test_fraction), 0.01, 0.9, true},
 	{"min_items", OPT_INT, OFF(min_items), 2, 100000, true},
 	{"revealed", OPT_SPECIAL, 0, 0, 0, true},
 	{"methods", OPT_SPECIAL, 0, 0, 0, true},
+	{"catalogue", OPT_SPECIAL, 0, 0, 0, true},
 };
 
 static const char *const evaluate_methods[] = {
@@ -120,8 +123,8 @@ set_defaults(CsOptions *o)
 	o->epochs = 20;
 	o->learning_rate = 0.002;
 	o->l2 = 1e-3;
-	o->id_l2 = 1e-4;
-	o->attr_l2 = 1e-3;
+	o->id_l2 = 3e-5;
+	o->attr_l2 = 1e-2;
 	o->dropout = 0.4;
 	o->ema = 0.95;
 	o->feature_scale = 0.05;
@@ -137,7 +140,9 @@ set_defaults(CsOptions *o)
 	o->full_softmax_items = 20000;
 	o->negatives = 1024;
 	o->validation_fraction = 0.1;
-	o->patience = 2;
+	o->patience = 4;
+	o->tolerance = 0.02;
+	o->refit = CS_REFIT_AUTO;
 	o->keep_versions = 10;
 	o->promote_if_better = false;
 	o->test_fraction = 0.2;
@@ -492,6 +497,16 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"target\" must be \"next\", \"later\" or \"all\", not \"%s\"", t)));
 	}
+	else if (strcmp(key, "refit") == 0)
+	{
+		if (v->type == jbvBool)
+			o->refit = v->val.boolean ? CS_REFIT_YES : CS_REFIT_NO;
+		else if (v->type == jbvString && v->val.string.len == 4 &&
+				 strncmp(v->val.string.val, "auto", 4) == 0)
+			o->refit = CS_REFIT_AUTO;
+		else
+			bad_option(key, "true, false or \"auto\"", v);
+	}
 	else if (strcmp(key, "revealed") == 0)
 	{
 		List	   *l = NIL;
@@ -502,6 +517,19 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"revealed\" must not be empty")));
 		o->revealed = l;
+	}
+	else if (strcmp(key, "catalogue") == 0)
+	{
+		char	   *c = string_value(key, v);
+
+		if (strcmp(c, "all") == 0)
+			o->catalogue_trained = false;
+		else if (strcmp(c, "trained") == 0)
+			o->catalogue_trained = true;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"catalogue\" must be \"all\" or \"trained\", not \"%s\"", c)));
 	}
 	else if (strcmp(key, "methods") == 0)
 	{
@@ -695,13 +723,15 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 					 ", \"target\": \"%s\", \"target_balance\": %.9g, \"seed\": " INT64_FORMAT
 					 ", \"max_prefixes\": %d, \"short_prefixes\": %d, \"min_item_count\": %d, \"full_softmax_items\": %d"
 					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
-					 ", \"patience\": %d, \"keep_versions\": %d"
+					 ", \"patience\": %d, \"tolerance\": %.9g, \"refit\": %s, \"keep_versions\": %d"
 					 ", \"promote_if_better\": %s",
 					 o->dim, o->hidden, o->history_length, o->history_prior, o->half_life, o->buckets,
 					 o->epochs, o->learning_rate, o->l2, o->id_l2, o->attr_l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
 					 cs_target_name(o->target), o->target_balance, o->seed, o->max_prefixes,
 					 o->short_prefixes, o->min_item_count, o->full_softmax_items, o->negatives, o->validation_fraction,
-					 o->patience, o->keep_versions,
+					 o->patience, o->tolerance,
+					 o->refit == CS_REFIT_AUTO ? "\"auto\"" : o->refit == CS_REFIT_YES ? "true" : "false",
+					 o->keep_versions,
 					 o->promote_if_better ? "true" : "false");
 	if (what == CS_OPTIONS_EVALUATE)
 	{
@@ -720,7 +750,7 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 			appendStringInfo(out, "%s\"%s\"", first ? "" : ", ", (char *) lfirst(lc));
 			first = false;
 		}
-		appendStringInfoChar(out, ']');
+		appendStringInfo(out, "], \"catalogue\": \"%s\"", o->catalogue_trained ? "trained" : "all");
 	}
 	appendStringInfoChar(out, '}');
 }

@@ -18,6 +18,17 @@ typedef enum CsTarget
 	CS_TARGET_ALL				/* every later item, as a distribution */
 } CsTarget;
 
+/* Training again on every user once the epochs are chosen. */
+typedef enum CsRefit
+{
+	CS_REFIT_NO,
+	CS_REFIT_YES,
+	CS_REFIT_AUTO				/* when the validation users are a share that matters */
+} CsRefit;
+
+/* Validation users below this share of the users: "auto" does not refit. */
+#define CS_REFIT_AUTO_SHARE 0.05
+
 /* A feature column requested by name, with an optional forced kind. */
 typedef struct CsFeatureRequest
 {
@@ -86,6 +97,8 @@ typedef struct CsOptions
 	int			negatives;
 	double		validation_fraction;
 	int			patience;
+	double		tolerance;		/* share of the best validation recall that still counts */
+	CsRefit		refit;
 
 	/* catalogue */
 	int			keep_versions;	/* 0: keep all */
@@ -96,6 +109,7 @@ typedef struct CsOptions
 	int			min_items;		/* eligible test users have this many items */
 	List	   *revealed;		/* of int */
 	List	   *methods;		/* of char * */
+	bool		catalogue_trained;	/* rank only items with training behaviours */
 } CsOptions;
 
 typedef enum CsOptionsFor

@@ -179,6 +179,7 @@ typedef struct Trainer
 	double		hist_scale;		/* of the last add_history(): sum of weights + prior */
 	double		val_by_n[4];	/* validation recall per number of revealed items */
 	int			val_count_by_n[4];
+	float		match_factor;	/* of the match weights, chosen on validation users */
 	uint32	   *mark;			/* per item: stamp of the row that masks it */
 	uint32		stamp;
 	float	   *Vs;
@@ -1053,31 +1054,48 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 					const int32 *di = T->ditems + T->dstart[u];
 					float	   *s = T->Sval + (Size) r * n;
 					int			found,
-								hits = 0;
+								hits = 0,
+								n_t = 0;
 					float		mx = -INFINITY;
-					double		lse = 0;
+					double		lse = 0,
+								recall;
 
 					cblas_saxpy(n, 1.0f, T->ball, 1, s, 1);
 					cs_match_add(&T->mi, T->t[T_M].w, (int) (T->hv_start[r + 1] - T->hv_start[r]),
 								 T->hv_row + T->hv_start[r], T->hv_val + T->hv_start[r], s);
+
+					/*
+					 * Only items that training users have can be ranked or
+					 * count as targets: one that only validation users have
+					 * would be a give-away, not a prediction.
+					 */
 					for (int j = 0; j < p; j++)
 						s[di[j]] = -INFINITY;
+					for (int i = 0; i < n; i++)
+						if (T->count[i] == 0)
+							s[i] = -INFINITY;
+					for (int j = p; j < m; j++)
+						n_t += T->count[di[j]] > 0;
+					if (n_t == 0)
+						continue;
 					found = cs_topk(s, n, VALIDATION_K, idx, val);
 					for (int k = 0; k < found; k++)
 						for (int j = p; j < m; j++)
 							if (di[j] == idx[k])
 								hits++;
-					sum_recall += (double) hits / Min(VALIDATION_K, m - p);
+					recall = (double) hits / Min(VALIDATION_K, n_t);
+					sum_recall += recall;
 					for (int q = 0; q < lengthof(validation_revealed); q++)
 						if (validation_revealed[q] == p)
 						{
-							T->val_by_n[q] += (double) hits / Min(VALIDATION_K, m - p);
+							T->val_by_n[q] += recall;
 							T->val_count_by_n[q]++;
 						}
 					mx = cs_vec_max(s, n);
 					lse = mx + log(cs_vec_sum_exp(s, n, mx));
 					for (int j = p; j < m; j++)
-						sum_loss += (lse - s[di[j]]) / (m - p);
+						if (T->count[di[j]] > 0)
+							sum_loss += (lse - s[di[j]]) / n_t;
 					count++;
 				}
 				nb = 0;
@@ -1135,6 +1153,29 @@ init_params(Trainer *T)
 	(void) ds;
 }
 
+/*
+ * Distinct users per item among the given users, and the sampled softmax's
+ * proposal from them.  Only the users being trained on count: an item only
+ * validation users have must look as unknown to the model as it is.
+ */
+static void
+count_items(Trainer *T, const int32 *users, int n_users)
+{
+	memset(T->count, 0, sizeof(float) * T->n_items);
+	for (int i = 0; i < n_users; i++)
+		for (int64 k = T->dstart[users[i]]; k < T->dstart[users[i] + 1]; k++)
+			T->count[T->ditems[k]] += 1;
+	if (T->sampled)
+	{
+		/* proposal ~ popularity^0.75, every item possible */
+		for (int i = 0; i < T->n_items; i++)
+			T->q_cum[i] = (i > 0 ? T->q_cum[i - 1] : 0) + pow(T->count[i] + 1.0, 0.75);
+		for (int i = 0; i < T->n_items; i++)
+			T->logq[i] = (float) log(pow(T->count[i] + 1.0, 0.75) / T->q_cum[T->n_items - 1] *
+									 T->o->negatives);
+	}
+}
+
 static void
 prepare_users(Trainer *T, Size *bytes)
 {
@@ -1153,8 +1194,6 @@ prepare_users(Trainer *T, Size *bytes)
 											T->ditems + k, T->dfirst + k);
 
 		T->dstart[u + 1] = k + m;
-		for (int j = 0; j < m; j++)
-			T->count[T->ditems[k + j]] += 1;
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -1525,6 +1564,106 @@ make_examples(Trainer *T, const int32 *users, int n_users, Example *ex)
 	return n;
 }
 
+/*
+ * Choose the factor of the match weights on the validation users (see
+ * cs_train()): 1, unless another ranks them strictly better.
+ */
+static void
+calibrate_match(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *res)
+{
+	static const float factors[] = {1.0f, 1.5f, 2.0f, 3.0f, 5.0f, 8.0f,
+	13.0f, 21.0f, 34.0f};
+	float	   *base = palloc(sizeof(float) * T->t[T_M].rows);
+	double		best = -INFINITY;
+
+	memcpy(base, T->t[T_M].w, sizeof(float) * T->t[T_M].rows);
+	for (int f = 0; f < lengthof(factors); f++)
+	{
+		double		vmetric,
+					vloss;
+
+		for (int c = 0; c < T->t[T_M].rows; c++)
+			T->t[T_M].w[c] = base[c] * factors[f];
+		validate(T, val_users, n_val, &vmetric, &vloss);
+		if (vmetric > best)
+		{
+			best = vmetric;
+			T->match_factor = factors[f];
+		}
+	}
+	for (int c = 0; c < T->t[T_M].rows; c++)
+		T->t[T_M].w[c] = base[c] * T->match_factor;
+	if (isfinite(best))
+		res->validation_metric = best;
+	pfree(base);
+}
+
+/* One pass over the examples of the given users, in a seeded order; the mean loss. */
+static double
+train_epoch(Trainer *T, const int32 *users, int n_users, Example *ex, bool use_ema,
+			int *n_ex_out, double *seconds)
+{
+	int			n_ex = make_examples(T, users, n_users, ex);
+	double		loss = 0;
+	instr_time	start,
+				end;
+
+	INSTR_TIME_SET_CURRENT(start);
+	for (int i = n_ex - 1; i > 0; i--)
+	{
+		int			j = (int) cs_random_below(&T->rng, i + 1);
+		Example		t = ex[i];
+
+		ex[i] = ex[j];
+		ex[j] = t;
+	}
+	for (int from = 0; from < n_ex; from += T->B)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(T->batchcxt);
+
+		loss += run_batch(T, ex + from, Min(T->B, n_ex - from), true);
+		if (use_ema)
+			ema_update(T);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(T->batchcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+	*seconds = INSTR_TIME_GET_DOUBLE(end);
+	*n_ex_out = n_ex;
+	return loss / Max(n_ex, 1);
+}
+
+/* Back to freshly initialised weights and optimiser state, for the refit. */
+static void
+reset_params(Trainer *T, bool use_ema)
+{
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Table	   *t = &T->t[k];
+		Size		bytes = sizeof(float) * (Size) t->rows * t->cols;
+
+		if (bytes == 0)
+			continue;
+		memset(t->w, 0, bytes);
+		memset(t->g, 0, bytes);
+		memset(t->m, 0, bytes);
+		memset(t->v, 0, bytes);
+	}
+	T->step = 0;
+	cs_random_seed(&T->rng, (uint64) T->o->seed ^ UINT64CONST(0x7265666974));
+	init_params(T);
+	if (use_ema)
+		for (int k = 0; k < T_COUNT; k++)
+		{
+			Size		n = (Size) T->t[k].rows * T->t[k].cols;
+
+			if (n > 0)
+				memcpy(T->t[k].ema, T->t[k].w, sizeof(float) * n);
+		}
+}
+
 void
 cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 		 const char *options_json, bool quiet, CsTrainResult *res)
@@ -1543,9 +1682,9 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 				t_now;
 	StringInfoData epochs_json;
 	double		train_seconds_so_far = 0;
-	float		match_factor = 1.0f;
 	bool		use_ema;
-	MemoryContext oldcxt;
+	bool		refit;
+	int			kept_epoch = 0;
 
 	cs_blas_prepare();
 	INSTR_TIME_SET_CURRENT(t_start);
@@ -1563,6 +1702,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	if (T.sampled && o->negatives >= ds->n_items)
 		T.sampled = false;
 	cs_random_seed(&T.rng, (uint64) o->seed);
+	T.match_factor = 1.0f;
 
 	if (h->n_users == 0)
 		ereport(ERROR,
@@ -1597,14 +1737,34 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 
 	if (T.sampled)
 	{
-		/* proposal ~ popularity^0.75, every item possible */
 		T.q_cum = cs_alloc_huge(sizeof(double) * T.n_items);
 		T.logq = cs_alloc_huge(sizeof(float) * T.n_items);
-		for (int i = 0; i < T.n_items; i++)
-			T.q_cum[i] = (i > 0 ? T.q_cum[i - 1] : 0) + pow(T.count[i] + 1.0, 0.75);
-		for (int i = 0; i < T.n_items; i++)
-			T.logq[i] = (float) log(pow(T.count[i] + 1.0, 0.75) / T.q_cum[T.n_items - 1] * o->negatives);
 	}
+
+	/* validation users: a seeded share of the training users */
+	users = cs_alloc_huge(sizeof(int32) * h->n_users);
+	val_users = cs_alloc_huge(sizeof(int32) * h->n_users);
+	for (int u = 0; u < h->n_users; u++)
+	{
+		int			m = (int) (T.dstart[u + 1] - T.dstart[u]);
+
+		bool		may_validate = m >= 2 && n_val < MAX_VALIDATION_USERS &&
+			(h->keep_out_of_validation == NULL || !h->keep_out_of_validation[u]);
+
+		max_examples += (o->max_prefixes > 0) ? Min(m, o->max_prefixes) : m;
+		if (may_validate && cs_random_double(&T.rng) < o->validation_fraction)
+			val_users[n_val++] = u;
+		else
+			users[n_train++] = u;
+	}
+	/* a model needs someone to learn from, even on the tiniest data */
+	if (n_train == 0)
+		users[n_train++] = val_users[--n_val];
+	/* room for the examples of every user: the refit trains on all of them */
+	ex = cs_alloc_huge(sizeof(Example) * Max(max_examples, 1));
+
+	/* what the validation users did must not reach the model through the counts */
+	count_items(&T, users, n_train);
 	init_params(&T);
 
 	/* averaging every weight at every step is affordable with a full softmax */
@@ -1620,31 +1780,6 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 			bytes += sizeof(float) * n;
 		}
 
-	/* validation users: a seeded share of the training users */
-	users = cs_alloc_huge(sizeof(int32) * h->n_users);
-	val_users = cs_alloc_huge(sizeof(int32) * h->n_users);
-	for (int u = 0; u < h->n_users; u++)
-	{
-		int			m = (int) (T.dstart[u + 1] - T.dstart[u]);
-
-		bool		may_validate = m >= 2 && n_val < MAX_VALIDATION_USERS &&
-			(h->keep_out_of_validation == NULL || !h->keep_out_of_validation[u]);
-
-		if (may_validate && cs_random_double(&T.rng) < o->validation_fraction)
-			val_users[n_val++] = u;
-		else
-		{
-			users[n_train++] = u;
-			max_examples += (o->max_prefixes > 0) ? Min(m, o->max_prefixes) : m;
-		}
-	}
-	if (n_train == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("no users are left for training after the validation split"),
-				 errhint("Lower the option \"validation_fraction\".")));
-	ex = cs_alloc_huge(sizeof(Example) * Max(max_examples, 1));
-
 	T.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart batch",
 									   ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&epochs_json);
@@ -1654,37 +1789,15 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 
 	for (int epoch = 1; epoch <= o->epochs; epoch++)
 	{
-		int			n_ex = make_examples(&T, users, n_train, ex);
-		double		loss = 0,
+		int			n_ex;
+		double		loss,
 					vmetric = NAN,
 					vloss = NAN;
-		instr_time	e_start;
 		double		epoch_seconds;
 
-		INSTR_TIME_SET_CURRENT(e_start);
-		for (int i = n_ex - 1; i > 0; i--)
-		{
-			int			j = (int) cs_random_below(&T.rng, i + 1);
-			Example		t = ex[i];
-
-			ex[i] = ex[j];
-			ex[j] = t;
-		}
-		for (int from = 0; from < n_ex; from += T.B)
-		{
-			oldcxt = MemoryContextSwitchTo(T.batchcxt);
-			loss += run_batch(&T, ex + from, Min(T.B, n_ex - from), true);
-			if (use_ema)
-				ema_update(&T);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(T.batchcxt);
-			CHECK_FOR_INTERRUPTS();
-		}
+		loss = train_epoch(&T, users, n_train, ex, use_ema, &n_ex, &epoch_seconds);
 		res->examples += n_ex;
 		res->epochs_run = epoch;
-		INSTR_TIME_SET_CURRENT(t_now);
-		INSTR_TIME_SUBTRACT(t_now, e_start);
-		epoch_seconds = INSTR_TIME_GET_DOUBLE(t_now);
 		train_seconds_so_far += epoch_seconds;
 
 		if (use_ema)
@@ -1694,65 +1807,97 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 
 		appendStringInfo(&epochs_json, "%s{\"epoch\": %d, \"loss\": %.6f, \"validation_loss\": %.6f"
 						 ", \"validation_recall_at_20\": %.6f, \"seconds\": %.3f}",
-						 epoch > 1 ? ", " : "", epoch, loss / Max(n_ex, 1),
+						 epoch > 1 ? ", " : "", epoch, loss,
 						 isnan(vloss) ? 0 : vloss, isnan(vmetric) ? 0 : vmetric, epoch_seconds);
 		if (!quiet)
 			ereport(NOTICE,
 					(errmsg("epoch %d/%d: loss %.4f, validation loss %.4f, validation recall@20 %.4f, %.0f examples/s, about %.0f s left",
-							epoch, o->epochs, loss / Max(n_ex, 1), vloss, vmetric,
+							epoch, o->epochs, loss, vloss, vmetric,
 							n_ex / Max(epoch_seconds, 1e-9),
 							(o->epochs - epoch) * (train_seconds_so_far / epoch))));
 
-		if (n_val > 0 && vmetric > best_metric)
+		/* (no validation row may have a target training users know: NaN) */
+		if (n_val > 0 && !isnan(vmetric))
 		{
-			best_metric = vmetric;
-			bad_epochs = 0;
-			snapshot(&T, false);
-			res->validation_metric = vmetric;
-		}
-		else if (n_val > 0 && ++bad_epochs > o->patience)
-		{
-			if (!quiet)
-				ereport(NOTICE,
-						(errmsg("stopping early: validation recall@20 has not improved for %d epochs",
-								bad_epochs)));
-			break;
+			if (vmetric > best_metric)
+			{
+				best_metric = vmetric;
+				bad_epochs = 0;
+			}
+			else
+				bad_epochs++;
+
+			/*
+			 * Within the tolerance of the best, an epoch is as good as the
+			 * best on this many validation users; the latest such one is
+			 * kept, since longer training makes lists more personal.
+			 */
+			if (vmetric >= best_metric * (1.0 - o->tolerance))
+			{
+				snapshot(&T, false);
+				kept_epoch = epoch;
+				res->validation_metric = vmetric;
+			}
+			if (bad_epochs > o->patience)
+			{
+				if (!quiet)
+					ereport(NOTICE,
+							(errmsg("stopping early: validation recall@20 has not improved for %d epochs",
+									bad_epochs)));
+				break;
+			}
 		}
 		if (use_ema && epoch < o->epochs)
 			ema_swap(&T);		/* back to the raw weights to go on training */
 	}
-	if (n_val > 0)
+	if (kept_epoch > 0)
 		snapshot(&T, true);
+	else
+		kept_epoch = res->epochs_run;	/* nothing to choose from: the last epoch */
 
 	/*
 	 * The match weights maximise the likelihood; for ranking a catalogue a
-	 * stronger pull toward what the user has been looking at often does
-	 * better.  Scale them by whatever factor ranks validation users best.
+	 * stronger (or weaker) pull toward what the user has been looking at
+	 * often does better.  Scale them by whatever factor ranks validation
+	 * users best.
 	 */
 	if (n_val > 0 && T.t[T_M].rows > 0)
+		calibrate_match(&T, val_users, n_val, res);
+
+	/*
+	 * With the epochs and the match factor chosen, the validation users'
+	 * behaviours are too valuable to leave out when they are a real share of
+	 * the data: train once more, from the start, on every user.
+	 */
+	refit = n_val > 0 &&
+		(o->refit == CS_REFIT_YES ||
+		 (o->refit == CS_REFIT_AUTO && n_val >= CS_REFIT_AUTO_SHARE * h->n_users));
+	if (refit)
 	{
-		static const float factors[] = {1.5f, 2.0f, 3.0f, 5.0f, 8.0f, 13.0f, 21.0f, 34.0f};
-		float	   *base = palloc(sizeof(float) * T.t[T_M].rows);
-		double		best = res->validation_metric;
-
-		memcpy(base, T.t[T_M].w, sizeof(float) * T.t[T_M].rows);
-		for (int f = 0; f < lengthof(factors); f++)
+		memcpy(users + n_train, val_users, sizeof(int32) * n_val);
+		count_items(&T, users, n_train + n_val);
+		reset_params(&T, use_ema);
+		if (!quiet)
+			ereport(NOTICE,
+					(errmsg("refitting on all %d users for %d epochs", n_train + n_val, kept_epoch)));
+		for (int epoch = 1; epoch <= kept_epoch; epoch++)
 		{
-			double		vmetric,
-						vloss;
+			int			n_ex;
+			double		epoch_seconds;
+			double		loss = train_epoch(&T, users, n_train + n_val, ex, use_ema, &n_ex,
+										   &epoch_seconds);
 
-			for (int c = 0; c < T.t[T_M].rows; c++)
-				T.t[T_M].w[c] = base[c] * factors[f];
-			validate(&T, val_users, n_val, &vmetric, &vloss);
-			if (vmetric > best)
-			{
-				best = vmetric;
-				match_factor = factors[f];
-			}
+			res->examples += n_ex;
+			train_seconds_so_far += epoch_seconds;
+			if (!quiet)
+				ereport(NOTICE,
+						(errmsg("refit epoch %d/%d: loss %.4f, %.0f examples/s",
+								epoch, kept_epoch, loss, n_ex / Max(epoch_seconds, 1e-9))));
 		}
+		if (use_ema)
+			ema_swap(&T);
 		for (int c = 0; c < T.t[T_M].rows; c++)
-			T.t[T_M].w[c] = base[c] * match_factor;
-		res->validation_metric = best;
+			T.t[T_M].w[c] *= T.match_factor;
 	}
 
 	build_model(&T, options_json, res);
@@ -1763,11 +1908,12 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	initStringInfo(&res->summary);
 	appendStringInfo(&res->summary,
 					 "\"softmax\": \"%s\", \"training_users\": %d, \"validation_users\": %d"
-					 ", \"match_factor\": %g"
+					 ", \"match_factor\": %g, \"kept_epoch\": %d, \"refit\": %s"
 					 ", \"epochs_run\": %d, \"examples\": " INT64_FORMAT
 					 ", \"examples_per_second\": %.0f, \"validation_recall_at_20\": %s"
 					 ", \"epochs\": [%s]",
-					 T.sampled ? "sampled" : "full", n_train, n_val, (double) match_factor, res->epochs_run,
+					 T.sampled ? "sampled" : "full", n_train, n_val, (double) T.match_factor, kept_epoch,
+					 refit ? "true" : "false", res->epochs_run,
 					 res->examples, res->examples / Max(train_seconds_so_far, 1e-9),
 					 isnan(res->validation_metric) ? "null" :
 					 psprintf("%.6f", res->validation_metric),
