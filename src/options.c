@@ -225,6 +225,24 @@ string_value(const char *name, JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* Index of a string option's value among its choices; an error lists them. */
+static int
+string_choice(const char *name, JsonbValue *v, const char *const *choices, int n)
+{
+	char	   *s = string_value(name, v);
+	StringInfoData list;
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, choices[i]) == 0)
+			return i;
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s\"%s\"", i == 0 ? "" : i == n - 1 ? " or " : ", ", choices[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must be %s, not \"%s\"", name, list.data, s)));
+}
+
 static void
 range_error(const OptDesc *d, double x)
 {
@@ -484,18 +502,9 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 		for_each_pair(key, v, weight_pair, o);
 	else if (strcmp(key, "target") == 0)
 	{
-		char	   *t = string_value(key, v);
+		static const char *const targets[] = {"next", "later", "all"};	/* CsTarget order */
 
-		if (strcmp(t, "next") == 0)
-			o->target = CS_TARGET_NEXT;
-		else if (strcmp(t, "later") == 0)
-			o->target = CS_TARGET_LATER;
-		else if (strcmp(t, "all") == 0)
-			o->target = CS_TARGET_ALL;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"target\" must be \"next\", \"later\" or \"all\", not \"%s\"", t)));
+		o->target = (CsTarget) string_choice(key, v, targets, lengthof(targets));
 	}
 	else if (strcmp(key, "refit") == 0)
 	{
@@ -520,16 +529,9 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 	}
 	else if (strcmp(key, "catalogue") == 0)
 	{
-		char	   *c = string_value(key, v);
+		static const char *const catalogues[] = {"all", "trained"};
 
-		if (strcmp(c, "all") == 0)
-			o->catalogue_trained = false;
-		else if (strcmp(c, "trained") == 0)
-			o->catalogue_trained = true;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"catalogue\" must be \"all\" or \"trained\", not \"%s\"", c)));
+		o->catalogue_trained = string_choice(key, v, catalogues, lengthof(catalogues)) == 1;
 	}
 	else if (strcmp(key, "methods") == 0)
 	{
