@@ -744,16 +744,16 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		Baselines	b;
 		CsServed   *model = NULL;
 		SPIPlanPtr	reveal_plan = NULL;
+		int			n_catalogue;
 
 		ereport(NOTICE, (errmsg("revealed %d: training on %d users", n, t->n_users)));
 		baselines_build(&e, t, &b);
 		e.pop = b.pop;
+		n_catalogue = 0;
+		for (int x = 0; x < ds->n_items; x++)
+			n_catalogue += in_catalogue(&e, x);
 		for (int m = 0; m < M_COUNT; m++)
-		{
-			mt[r][m].catalogue = 0;
-			for (int x = 0; x < ds->n_items; x++)
-				mt[r][m].catalogue += in_catalogue(&e, x);
-		}
+			mt[r][m].catalogue = n_catalogue;
 		if (method_wanted(&opts, M_COLDSTART))
 			model = train_model(&e, t, used.data);
 		if (live != NULL)

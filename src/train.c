@@ -1502,6 +1502,19 @@ ema_update(Trainer *T)
 	}
 }
 
+/* Start the moving average at the current weights. */
+static void
+ema_start(Trainer *T)
+{
+	for (int k = 0; k < T_COUNT; k++)
+	{
+		Size		n = (Size) T->t[k].rows * T->t[k].cols;
+
+		if (n > 0)
+			memcpy(T->t[k].ema, T->t[k].w, sizeof(float) * n);
+	}
+}
+
 static void
 ema_swap(Trainer *T)
 {
@@ -1566,15 +1579,15 @@ make_examples(Trainer *T, const int32 *users, int n_users, Example *ex)
 
 /*
  * Choose the factor of the match weights on the validation users (see
- * cs_train()): 1, unless another ranks them strictly better.
+ * cs_train()): 1, unless another ranks them strictly better.  The figure of
+ * factor 1 is the kept epoch's, in res->validation_metric.
  */
 static void
 calibrate_match(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *res)
 {
-	static const float factors[] = {1.0f, 1.5f, 2.0f, 3.0f, 5.0f, 8.0f,
-	13.0f, 21.0f, 34.0f};
+	static const float factors[] = {1.5f, 2.0f, 3.0f, 5.0f, 8.0f, 13.0f, 21.0f, 34.0f};
 	float	   *base = palloc(sizeof(float) * T->t[T_M].rows);
-	double		best = -INFINITY;
+	double		best = res->validation_metric;
 
 	memcpy(base, T->t[T_M].w, sizeof(float) * T->t[T_M].rows);
 	for (int f = 0; f < lengthof(factors); f++)
@@ -1593,8 +1606,7 @@ calibrate_match(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *re
 	}
 	for (int c = 0; c < T->t[T_M].rows; c++)
 		T->t[T_M].w[c] = base[c] * T->match_factor;
-	if (isfinite(best))
-		res->validation_metric = best;
+	res->validation_metric = best;
 	pfree(base);
 }
 
@@ -1655,13 +1667,7 @@ reset_params(Trainer *T, bool use_ema)
 	cs_random_seed(&T->rng, (uint64) T->o->seed ^ UINT64CONST(0x7265666974));
 	init_params(T);
 	if (use_ema)
-		for (int k = 0; k < T_COUNT; k++)
-		{
-			Size		n = (Size) T->t[k].rows * T->t[k].cols;
-
-			if (n > 0)
-				memcpy(T->t[k].ema, T->t[k].w, sizeof(float) * n);
-		}
+		ema_start(T);
 }
 
 void
@@ -1770,15 +1776,16 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	/* averaging every weight at every step is affordable with a full softmax */
 	use_ema = o->ema > 0 && !T.sampled;
 	if (use_ema)
+	{
 		for (int k = 0; k < T_COUNT; k++)
 		{
 			Size		n = (Size) T.t[k].rows * T.t[k].cols;
 
 			T.t[k].ema = cs_alloc_huge(sizeof(float) * Max(n, 1));
-			if (n > 0)
-				memcpy(T.t[k].ema, T.t[k].w, sizeof(float) * n);
 			bytes += sizeof(float) * n;
 		}
+		ema_start(&T);
+	}
 
 	T.batchcxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart batch",
 									   ALLOCSET_DEFAULT_SIZES);
