@@ -309,6 +309,22 @@ adam_step(Trainer *T)
 
 /* ---------- item vectors ---------- */
 
+/*
+ * Whether item i gets an id embedding and bias of its own.  A rare item is
+ * its features and its popularity prior: an id embedding or bias learned
+ * from a handful of users only overfits.  An item no training user has is
+ * scored from its features alone, exactly as refresh_items() scores one
+ * added after training: trained only as a negative, its id parameters would
+ * rank it below every other item for everyone, and whether an item ever gets
+ * shown would depend on whether it arrived before or after the nightly
+ * training.
+ */
+static inline bool
+has_id(const Trainer *T, int i)
+{
+	return T->count[i] >= Max(T->o->min_item_count, 1);
+}
+
 /* V and b of the items in slots [from, to) */
 static void
 compute_items(Trainer *T, const int32 *items, int n, float *V, float *b, float *Cs)
@@ -365,11 +381,7 @@ backprop_items(Trainer *T, int n)
 		int			i = T->sampled ? T->slot_item[s] : s;
 		const float *dv = T->dVs + (Size) s * d;
 
-		/*
-		 * A rare item is its features and its popularity prior: an id
-		 * embedding or bias learned from a handful of users only overfits.
-		 */
-		if (T->count[i] >= T->o->min_item_count)
+		if (has_id(T, i))
 		{
 			touch(E, i);
 			cblas_saxpy(d, 1.0f, dv, 1, E->g + (Size) i * d, 1);
@@ -1127,11 +1139,9 @@ init_params(Trainer *T)
 {
 	const CsDataset *ds = T->ds;
 	int			d = T->d;
-	double		total = 0;
 
 	for (Size i = 0; i < (Size) T->t[T_E].rows * d; i++)
-		T->t[T_E].w[i] = T->count[i / d] >= T->o->min_item_count ?
-			0.05f * random_normal(&T->rng) : 0.0f;
+		T->t[T_E].w[i] = has_id(T, (int) (i / d)) ? 0.05f * random_normal(&T->rng) : 0.0f;
 	for (Size i = 0; i < (Size) T->t[T_F].rows * d; i++)
 		T->t[T_F].w[i] = (float) T->o->feature_scale * random_normal(&T->rng);
 	for (Size i = 0; i < (Size) T->t[T_A].rows * d; i++)
@@ -1145,11 +1155,14 @@ init_params(Trainer *T)
 	for (Size i = 0; i < (Size) T->hid * d; i++)
 		T->t[T_W1].w[i] = random_normal(&T->rng) * sqrtf(2.0f / d);
 
-	/* start the item biases at log popularity: the prior is there from step one */
+	/*
+	 * Start the item biases at log popularity, so the prior is there from
+	 * step one, measured from an item no user has had: such an item, like
+	 * one added after training, has a bias of 0 before its features.  The
+	 * softmax does not see the shift; refresh_items() needs it.
+	 */
 	for (int i = 0; i < T->n_items; i++)
-		total += T->count[i] + 1;
-	for (int i = 0; i < T->n_items; i++)
-		T->t[T_BE].w[i] = (float) log((T->count[i] + 1) / total * T->n_items);
+		T->t[T_BE].w[i] = (float) log(T->count[i] + 1.0);
 	(void) ds;
 }
 
