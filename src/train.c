@@ -1137,7 +1137,6 @@ validate(Trainer *T, const int32 *val_users, int n_val, double *metric, double *
 static void
 init_params(Trainer *T)
 {
-	const CsDataset *ds = T->ds;
 	int			d = T->d;
 
 	for (Size i = 0; i < (Size) T->t[T_E].rows * d; i++)
@@ -1163,7 +1162,6 @@ init_params(Trainer *T)
 	 */
 	for (int i = 0; i < T->n_items; i++)
 		T->t[T_BE].w[i] = (float) log(T->count[i] + 1.0);
-	(void) ds;
 }
 
 /*
