@@ -495,7 +495,7 @@ AS $$
 DECLARE
 	job_name text;
 	command text;
-	cron_db text := current_setting('cron.database_name', true);
+	cron_db text;
 	job bigint;
 BEGIN
 	IF name IS NULL OR schedule IS NULL THEN
@@ -512,6 +512,16 @@ BEGIN
 	command := format('SELECT coldstart.retrain(%L)', name);
 	-- pg_cron is optional: it is looked up only now, and called dynamically.
 	IF to_regprocedure('cron.schedule(text,text,text)') IS NULL THEN
+		-- cron.database_name is readable by superusers (and pg_read_all_settings) only
+		BEGIN
+			cron_db := current_setting('cron.database_name', true);
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = 'Only superusers and members of pg_read_all_settings may read cron.database_name, the database pg_cron schedules jobs from.',
+					  HINT = format('In that database, run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+									job_name, schedule, command, current_database());
+		END;
 		IF cron_db IS NULL THEN
 			RAISE EXCEPTION 'pg_cron is not installed'
 				USING ERRCODE = 'object_not_in_prerequisite_state',

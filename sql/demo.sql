@@ -218,10 +218,17 @@ SELECT * FROM coldstart.demo_items(20000001);
 SELECT * FROM coldstart.demo_items(10, 1, -1);
 SELECT * FROM coldstart.demo_items(10, 1, 1025);
 SELECT * FROM coldstart.demo_users(0);
+SELECT * FROM coldstart.demo_users(100000001);
 SELECT * FROM coldstart.demo_behaviours(0, 10, 10);
 SELECT * FROM coldstart.demo_behaviours(10, 0, 10);
 SELECT * FROM coldstart.demo_behaviours(10, 10, -1);
 SELECT * FROM coldstart.demo_behaviours(10, 10, 1000000000001);
+-- rows are made one at a time: called in the select list, LIMIT stops the
+-- generator after 3 of 10^12 rows (in FROM, PostgreSQL would first store
+-- every row the function returns)
+SET statement_timeout = '60s';
+SELECT (b).* FROM (SELECT coldstart.demo_behaviours(10, 10, 1000000000000) AS b LIMIT 3) s;
+RESET statement_timeout;
 SELECT * FROM coldstart.demo_behaviours(10, 10, 10, 1, 'infinity');
 SELECT * FROM coldstart.demo_behaviours(10, 10, 10, 1, '-infinity');
 SELECT * FROM coldstart.demo_behaviours(10, 10, 10, 1, '2026-10-01', 0);

@@ -245,6 +245,10 @@ SELECT count(*) AS temp_tables_left FROM pg_class WHERE relname LIKE 'coldstart_
 -- Bad input
 -- ---------------------------------------------------------------------
 SET client_min_messages = warning;
+CREATE TABLE ev.one AS
+SELECT 1::bigint AS user_id, g::bigint AS item_id, 'pv'::text AS action,
+       '2024-01-01'::timestamptz + g * interval '1 minute' AS ts
+FROM generate_series(1, 12) g;
 CREATE FUNCTION ev.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	state text;
@@ -297,9 +301,29 @@ FROM (VALUES
   (22, 'no eligible user', $$'ev.b2', options => '{"methods": ["popularity"]}'$$),
   (23, 'no eligible user for validation', $$'ev.b2', options => '{"methods": ["popularity"], "min_items": 3, "split": "validation"}'$$),
   (24, 'catalogue unknown', $$'ev.b', options => '{"catalogue": "everything"}'$$),
-  (25, 'catalogue a number', $$'ev.b', options => '{"catalogue": 1}'$$)
+  (25, 'catalogue a number', $$'ev.b', options => '{"catalogue": 1}'$$),
+  (26, 'every user held out, none to train on', $$'ev.one', options => '{"methods": ["popularity"]}'$$)
 ) AS t(n, what, args)
 ORDER BY n;
+
+-- the names evaluate() works under are its own: train() refuses the
+-- prefix, and a temporary table of the name it would take is left alone
+SELECT ev.try($$SELECT coldstart.train('coldstart_evaluate_7', 'ev.b')$$) AS train_reserved_name;
+DO $$ BEGIN
+	EXECUTE format('CREATE TEMP TABLE coldstart_evaluate_%s AS SELECT 42 AS mine', pg_backend_pid());
+END $$;
+SELECT method, revealed, users FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["coldstart_live"],
+    "revealed": [1], "test_fraction": 0.9, "seed": 1, "dim": 8, "epochs": 2, "max_prefixes": 0}');
+SELECT count(*) AS models_left FROM coldstart.models;
+SELECT relname = 'coldstart_evaluate_' || pg_backend_pid() AS only_mine_is_left
+FROM pg_class WHERE relname LIKE 'coldstart_evaluate%';
+DO $$
+DECLARE
+	v int;
+BEGIN
+	EXECUTE format('SELECT mine FROM coldstart_evaluate_%s', pg_backend_pid()) INTO v;
+	RAISE WARNING 'my temporary table still holds %', v;
+END $$;
 -- evaluate()'s own options are not train()'s
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"methods": ["popularity"]}')$$) AS train_with_methods;
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"split": "test"}')$$) AS train_with_split;

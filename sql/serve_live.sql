@@ -255,5 +255,24 @@ CREATE TABLE sv.u2 (user_id bigint, segment text);
 INSERT INTO sv.b2 VALUES (2, 1, 'pv', '2026-09-01');
 SELECT sv.list($$coldstart.recommend(2, 5, 'sv_drop')$$) = sv.list($$coldstart.recommend_for_items('{1}', '{pv}', 5, 'sv_drop')$$) AS new_table_read;
 
+-- ---------------------------------------------------------------------
+-- Columns changed after training: a column of a type training would have
+-- refused, or a column gone, fails with an error saying what coldstart
+-- was reading; changed back, the model serves again
+-- ---------------------------------------------------------------------
+ALTER TABLE sv.b2 ALTER COLUMN ts TYPE text;
+SELECT * FROM coldstart.recommend(2, 5, 'sv_drop');
+ALTER TABLE sv.b2 ALTER COLUMN ts TYPE timestamptz USING ts::timestamptz;
+ALTER TABLE sv.b2 ALTER COLUMN item_id TYPE text;
+SELECT * FROM coldstart.recommend(2, 5, 'sv_drop');
+ALTER TABLE sv.b2 ALTER COLUMN item_id TYPE bigint USING item_id::bigint;
+ALTER TABLE sv.b2 RENAME COLUMN action TO kind;
+SELECT * FROM coldstart.recommend(2, 5, 'sv_drop');
+ALTER TABLE sv.b2 RENAME COLUMN kind TO action;
+ALTER TABLE sv.u2 RENAME COLUMN segment TO seg;
+SELECT * FROM coldstart.recommend(2, 5, 'sv_drop');
+ALTER TABLE sv.u2 RENAME COLUMN seg TO segment;
+SELECT sv.list($$coldstart.recommend(2, 5, 'sv_drop')$$) = sv.list($$coldstart.recommend_for_items('{1}', '{pv}', 5, 'sv_drop')$$) AS serves_again;
+
 DELETE FROM coldstart.models WHERE name IN ('sv', 'sv_drop');
 DROP SCHEMA sv CASCADE;

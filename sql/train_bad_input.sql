@@ -98,11 +98,15 @@ FROM (VALUES
   (56, 'user_features: a jsonb column', '{"user_features": ["info"]}'),
   (57, 'user_features: a text column as numeric', '{"user_features": {"name": "numeric"}}'),
   (58, 'item_features with a NULL element', '{"item_features": ["genre", null]}'),
+  (59, 'item_features naming a column twice', '{"item_features": ["genre", "mood", "genre"]}'),
+  (64, 'user_features naming a column twice', '{"user_features": ["city", "city"]}'),
   -- mappings of actions
   (60, 'actions an array', '{"actions": ["pv"]}'),
   (61, 'actions to an empty kind', '{"actions": {"pv": ""}}'),
   (62, 'action_weights -1', '{"action_weights": {"buy": -1}}'),
-  (63, 'action_weights null', '{"action_weights": {"buy": null}}')
+  (63, 'action_weights null', '{"action_weights": {"buy": null}}'),
+  (65, 'action_weights 1e-300', '{"action_weights": {"pv": 1e-300}}'),
+  (66, 'refit "AUTO"', '{"refit": "AUTO"}')
 ) AS t(n, what, opts)
 ORDER BY n;
 

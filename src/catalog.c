@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -56,6 +57,20 @@ cs_check_model_name(const char *name)
 				 errmsg("model name is longer than %d bytes", MAX_NAME_BYTES)));
 }
 
+/* A name train() may create: a model name that evaluate() does not reserve. */
+void
+cs_check_trainable_name(const char *name)
+{
+	cs_check_model_name(name);
+	if (strncmp(name, CS_EVALUATE_PREFIX, strlen(CS_EVALUATE_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("model name \"%s\" is reserved", name),
+				 errdetail("Names beginning with \"%s\" are used by coldstart.evaluate() for the models it trains and drops.",
+						   CS_EVALUATE_PREFIX),
+				 errhint("Choose another name.")));
+}
+
 static void
 training_locktag(const char *name, LOCKTAG *tag)
 {
@@ -89,6 +104,27 @@ cs_catalog_training_in_progress(const char *name)
 	return holders > 0;
 }
 
+/*
+ * What identifies a stored model value without reading it: the TOAST pointer
+ * of one stored out of line (a new value gets a new one, an update of the
+ * row's other columns keeps it), or a hash of the bytes of one stored inline,
+ * which are at most a couple of kB.
+ */
+static uint64
+content_id(struct varlena *v)
+{
+	if (VARATT_IS_EXTERNAL_ONDISK(v))
+	{
+		struct varatt_external ext;
+
+		VARATT_EXTERNAL_GET_POINTER(ext, v);
+		return ((uint64) ext.va_toastrelid << 32) | ext.va_valueid;
+	}
+	if (VARATT_IS_EXTERNAL(v))
+		v = detoast_attr(v);
+	return hash_bytes_extended((const unsigned char *) v, VARSIZE_ANY(v), 0);
+}
+
 bool
 cs_catalog_active(const char *name, CsActiveModel *out)
 {
@@ -97,7 +133,7 @@ cs_catalog_active(const char *name, CsActiveModel *out)
 	bool		isnull;
 	SPIPlanPtr	p = prepare_once(&plan_active,
 								 "SELECT version, trained_at, items_refreshed_at, spec, "
-								 "(metrics->>'validation_recall_at_20')::float8 "
+								 "(metrics->>'validation_recall_at_20')::float8, model "
 								 "FROM coldstart.models WHERE name = $1 AND active",
 								 1, types);
 	int			rc;
@@ -122,6 +158,7 @@ cs_catalog_active(const char *name, CsActiveModel *out)
 	out->spec = (Jsonb *) SPI_datumTransfer(PointerGetDatum(PG_DETOAST_DATUM(d)), false, -1);
 	d = SPI_getbinval(tup, desc, 5, &isnull);
 	out->validation_metric = isnull ? NAN : DatumGetFloat8(d);
+	out->content_id = content_id((struct varlena *) DatumGetPointer(SPI_getbinval(tup, desc, 6, &isnull)));
 	return true;
 }
 

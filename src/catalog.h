@@ -32,6 +32,7 @@ typedef struct CsActiveModel
 	int64		refreshed_at;	/* items_refreshed_at, 0 if never */
 	Jsonb	   *spec;			/* palloc'd in the caller's context */
 	double		validation_metric;	/* NaN if unknown */
+	uint64		content_id;		/* changes when the model value is replaced */
 } CsActiveModel;
 
 extern bool cs_catalog_active(const char *name, CsActiveModel *out);
@@ -49,5 +50,9 @@ extern int64 cs_catalog_prune(const char *name, int keep);
 
 /* Name must be non-empty text of reasonable length. */
 extern void cs_check_model_name(const char *name);
+
+/* evaluate()'s live model is stored under this prefix, which train() refuses */
+#define CS_EVALUATE_PREFIX "coldstart_evaluate_"
+extern void cs_check_trainable_name(const char *name);
 
 #endif							/* CS_CATALOG_H */

@@ -41,15 +41,17 @@ cs_alloc_huge(Size size)
 }
 
 void
-cs_check_budget(Size needed, const char *what)
+cs_check_budget(Size needed, const char *what, bool model)
 {
 	if (needed > CS_TRAIN_MEMORY_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training needs %s for %s, more than coldstart.train_memory (%s)",
 						cs_format_bytes(needed), what, cs_format_bytes(CS_TRAIN_MEMORY_BYTES)),
-				 errhint("Raise coldstart.train_memory (SET coldstart.train_memory = '%s'), train on a sample of the behaviours, or lower the option \"dim\".",
-						 cs_format_bytes(needed + needed / 4))));
+				 errhint("Raise coldstart.train_memory (SET coldstart.train_memory = '%s')%s",
+						 cs_format_bytes(needed + needed / 4),
+						 model ? ", train on a sample of the behaviours, or lower the option \"dim\" or \"batch_size\"." :
+						 " or train on a sample of the behaviours.")));
 }
 
 /* ---------- a small string -> int map ---------- */
@@ -830,7 +832,7 @@ behread_batch(SPITupleTable *tt, uint64 nrows, void *arg)
 		if (br->n == br->cap)
 		{
 			br->cap = br->cap ? br->cap * 2 : 65536;
-			cs_check_budget(ds->bytes + sizeof(RawRow) * br->cap, "the behaviour rows");
+			cs_check_budget(ds->bytes + sizeof(RawRow) * br->cap, "the behaviour rows", false);
 			br->rows = br->rows ? repalloc_huge(br->rows, sizeof(RawRow) * br->cap) :
 				palloc_extended(sizeof(RawRow) * br->cap, MCXT_ALLOC_HUGE);
 		}
@@ -1004,6 +1006,33 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
 	}
 }
 
+/*
+ * The four columns of a behaviours relation exist and have types training
+ * reads; serving checks them again, since the table may change after
+ * training.
+ */
+void
+cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts,
+						   Oid *user_type, Oid *item_type, Oid *action_type, Oid *ts_type)
+{
+	check_id_column(relid, rel, opts->col_user, "\"columns\": {\"user_id\": ...}", user_type);
+	check_id_column(relid, rel, opts->col_item, "\"columns\": {\"item_id\": ...}", item_type);
+	*action_type = column_type(relid, rel, opts->col_action, "\"columns\": {\"action\": ...}");
+	if (cs_auto_kind(*action_type) != CS_COL_CATEGORICAL || OidIsValid(get_element_type(*action_type)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation %s has type %s, but actions must be text or integer codes",
+						opts->col_action, rel, format_type_be(*action_type)),
+				 errhint("Name another column with the option \"columns\": {\"action\": ...}.")));
+	*ts_type = column_type(relid, rel, opts->col_ts, "\"columns\": {\"ts\": ...}");
+	if (!cs_is_time_type(*ts_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation %s has type %s, but timestamps must be timestamptz, timestamp, date or epoch seconds",
+						opts->col_ts, rel, format_type_be(*ts_type)),
+				 errhint("Name another column with the option \"columns\": {\"ts\": ...}.")));
+}
+
 static void
 read_behaviours(CsDataset *ds, const CsOptions *opts)
 {
@@ -1018,23 +1047,9 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 	memset(&br, 0, sizeof(br));
 	br.ds = ds;
 	br.check_items = OidIsValid(ds->src.items);
-	check_id_column(ds->src.behaviours, rel, opts->col_user, "\"columns\": {\"user_id\": ...}", &br.user_type);
-	check_id_column(ds->src.behaviours, rel, opts->col_item, "\"columns\": {\"item_id\": ...}", &br.item_type);
-	action_type = column_type(ds->src.behaviours, rel, opts->col_action, "\"columns\": {\"action\": ...}");
-	if (cs_auto_kind(action_type) != CS_COL_CATEGORICAL || OidIsValid(get_element_type(action_type)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation %s has type %s, but actions must be text or integer codes",
-						opts->col_action, rel, format_type_be(action_type)),
-				 errhint("Name another column with the option \"columns\": {\"action\": ...}.")));
+	cs_check_behaviour_columns(ds->src.behaviours, rel, opts, &br.user_type, &br.item_type,
+							   &action_type, &br.ts_type);
 	cs_reader_init(&br.action, action_type, CS_COL_CATEGORICAL, rel, opts->col_action);
-	br.ts_type = column_type(ds->src.behaviours, rel, opts->col_ts, "\"columns\": {\"ts\": ...}");
-	if (!cs_is_time_type(br.ts_type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation %s has type %s, but timestamps must be timestamptz, timestamp, date or epoch seconds",
-						opts->col_ts, rel, format_type_be(br.ts_type)),
-				 errhint("Name another column with the option \"columns\": {\"ts\": ...}.")));
 
 	strmap_init(&br.labels, 64);
 	br.label_names = palloc(sizeof(char *) * CS_MAX_LABELS);
@@ -1098,7 +1113,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 	}
 
 	cs_check_budget(ds->bytes + sizeof(RawRow) * br.cap + sizeof(CsEvent) * n,
-					"the cleaned behaviours");
+					"the cleaned behaviours", false);
 	ds->hist.n_users = (int) n_users;
 	ds->hist.user_ids = palloc_extended(sizeof(int64) * Max(n_users, 1), MCXT_ALLOC_HUGE);
 	ds->hist.start = palloc_extended(sizeof(int64) * (n_users + 1), MCXT_ALLOC_HUGE);
@@ -1172,7 +1187,7 @@ cs_dataset_load(const CsSources *src, const CsOptions *opts)
 	for (int u = 0; u < ds->hist.n_users; u++)
 		ds->hist.attrs[u] = (int32) cs_find_id(ds->users.ids, ds->users.n_entities,
 											ds->hist.user_ids[u]);
-	cs_check_budget(ds->bytes, "the training data");
+	cs_check_budget(ds->bytes, "the training data", false);
 	return ds;
 }
 

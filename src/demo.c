@@ -623,10 +623,10 @@ cs_demo_user(int32 seed, int64 user_id, CsDemoUser *u)
 static void
 check_users(int32 users)
 {
-	if (users < 1)
+	if (users < 1 || users > CS_DEMO_MAX_USERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("users must be at least 1, not %d", users),
+				 errmsg("users must be between 1 and %d, not %d", CS_DEMO_MAX_USERS, users),
 				 errhint("Demo users get the ids 1 to users.")));
 }
 

@@ -13,6 +13,7 @@
 
 /* Limits of the generators' arguments. */
 #define CS_DEMO_MAX_ITEMS		20000000	/* the catalogue is held in memory */
+#define CS_DEMO_MAX_USERS		100000000	/* demo_behaviours() visits every one first */
 #define CS_DEMO_MAX_BEHAVIOURS	INT64CONST(1000000000000)
 #define CS_DEMO_MAX_CONTENT_DIM 1024
 

@@ -33,11 +33,13 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -127,7 +129,8 @@ choose_users(Eval *e, const char *split)
 	CsRandom	rng;
 	int32	   *eligible = palloc(sizeof(int32) * Max(h->n_users, 1));
 	int			n_el = 0,
-				n_test;
+				n_test,
+				n_train;
 
 	e->role = palloc0(Max(h->n_users, 1));
 	for (int u = 0; u < h->n_users; u++)
@@ -163,9 +166,13 @@ choose_users(Eval *e, const char *split)
 	}
 	e->eval_users = palloc(sizeof(int32) * Max(n_el, 1));
 	e->n_eval = 0;
+	n_train = 0;
 	for (int u = 0; u < h->n_users; u++)
+	{
 		if (e->role[u] == ROLE_EVAL)
 			e->eval_users[e->n_eval++] = u;
+		n_train += e->role[u] == ROLE_TRAIN;
+	}
 	if (e->n_eval == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -173,6 +180,12 @@ choose_users(Eval *e, const char *split)
 						e->o->min_items, split),
 				 errdetail("%d users are eligible.", n_el),
 				 errhint("Lower the option \"min_items\", or evaluate on more data.")));
+	if (n_train == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("no user is left to train on in %s", e->ds->src.behaviours_name),
+				 errdetail("Users held out as test or validation users: %d of %d.", h->n_users, h->n_users),
+				 errhint("Lower the option \"test_fraction\", or evaluate on more data.")));
 }
 
 /*
@@ -478,10 +491,43 @@ train_model(const Eval *e, const CsHistories *t, const char *used_json)
 
 /* ---------- coldstart_live: the recommend() path on a live copy ---------- */
 
+/* A temporary table name that no relation of this session has yet */
 static char *
 live_table_name(void)
 {
-	return psprintf("pg_temp.coldstart_evaluate_%d", MyProcPid);
+	for (int i = 0;; i++)
+	{
+		char	   *rel = i == 0 ? psprintf("%s%d", CS_EVALUATE_PREFIX, MyProcPid) :
+			psprintf("%s%d_%d", CS_EVALUATE_PREFIX, MyProcPid, i);
+
+		if (!OidIsValid(RangeVarGetRelid(makeRangeVar("pg_temp", rel, -1), NoLock, true)))
+			return psprintf("pg_temp.%s", rel);
+		pfree(rel);
+	}
+}
+
+/*
+ * The name of the live model in coldstart.models: train() refuses the prefix,
+ * so only a model stored before it did can be in the way, and that one is
+ * left alone.
+ */
+static char *
+live_model_name(void)
+{
+	char	   *name = psprintf("%s%d", CS_EVALUATE_PREFIX, MyProcPid);
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1", 1, types, args,
+							  NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up model \"%s\"", name);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" is in the way of evaluate()'s live model", name),
+				 errdetail("evaluate() stores the model of method coldstart_live under this name while it runs, and then deletes it."),
+				 errhint("Copy that model's versions under another name and delete them, or leave method coldstart_live out.")));
+	return name;
 }
 
 /* SQL expression turning epoch seconds $4 into a value of the ts column's type */
@@ -613,6 +659,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	CsServed   *live = NULL;
 	char	   *live_name = NULL;
+	char	   *live_table = NULL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -700,7 +747,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	/* the live model: trained once, without any behaviour of the evaluated users */
 	if (method_wanted(&opts, M_LIVE))
 	{
-		char	   *table = live_table_name();
+		char	   *table = live_table = live_table_name();
 		CsSources	lsrc;
 		CsDataset  *lds;
 		CsTrainResult res;
@@ -712,7 +759,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 						src.items, src.users);
 		lds = cs_dataset_load(&lsrc, &opts);
 		cs_train(lds, &lds->hist, &opts, used.data, true, &res);
-		live_name = psprintf("coldstart_evaluate_%d", MyProcPid);
+		live_name = live_model_name();
 		initStringInfo(&spec);
 		appendStringInfoString(&spec, "{\"behaviours\": ");
 		escape_json(&spec, table);
@@ -757,7 +804,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		if (method_wanted(&opts, M_COLDSTART))
 			model = train_model(&e, t, used.data);
 		if (live != NULL)
-			live_reveal(&e, live_table_name(), &reveal_plan, r > 0 ? revealed[r - 1] : 0, n);
+			live_reveal(&e, live_table, &reveal_plan, r > 0 ? revealed[r - 1] : 0, n);
 
 		for (int i = 0; i < e.n_eval; i++)
 		{
@@ -823,7 +870,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		args[0] = CStringGetTextDatum(live_name);
 		SPI_execute_with_args("DELETE FROM coldstart.models WHERE name = $1", 1, types, args,
 							  NULL, false, 0);
-		SPI_execute(psprintf("DROP TABLE %s", live_table_name()), false, 0);
+		SPI_execute(psprintf("DROP TABLE %s", live_table), false, 0);
 	}
 
 	MemoryContextSwitchTo(callercxt);

@@ -410,6 +410,16 @@ parse_features(const char *name, JsonbValue *v)
 		for_each_pair(name, v, feature_pair, &fl);
 	else
 		bad_option(name, "an array of column names or an object of column: kind", v);
+	for (int i = 0; i < list_length(fl.l); i++)
+		for (int j = 0; j < i; j++)
+		{
+			const char *col = ((CsFeatureRequest *) list_nth(fl.l, i))->name;
+
+			if (strcmp(col, ((CsFeatureRequest *) list_nth(fl.l, j))->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" names column \"%s\" twice", name, col)));
+		}
 	return fl.l;
 }
 
@@ -435,10 +445,10 @@ weight_pair(const char *key, JsonbValue *val, void *arg)
 		bad_option(name, "a positive number", val);
 	w->kind = pstrdup(key);
 	w->weight = numeric_value(val);
-	if (!(w->weight > 0) || !isfinite(w->weight) || w->weight > 1e6)
+	if (!(w->weight >= 1e-6) || !isfinite(w->weight) || w->weight > 1e6)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a positive number up to 1000000, not %g",
+				 errmsg("option \"%s\" must be a number from 0.000001 to 1000000, not %g",
 						name, w->weight)));
 	o->weights = lappend(o->weights, w);
 }
@@ -513,6 +523,11 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 		else if (v->type == jbvString && v->val.string.len == 4 &&
 				 strncmp(v->val.string.val, "auto", 4) == 0)
 			o->refit = CS_REFIT_AUTO;
+		else if (v->type == jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"refit\" must be true, false or \"auto\", not \"%s\"",
+							pnstrdup(v->val.string.val, v->val.string.len))));
 		else
 			bad_option(key, "true, false or \"auto\"", v);
 	}

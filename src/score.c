@@ -31,6 +31,7 @@
 #include "blas.h"
 #include "catalog.h"
 #include "coldstart.h"
+#include "dataset.h"
 #include "featurize.h"
 #include "model.h"
 #include "net.h"
@@ -262,6 +263,7 @@ served_load(const char *name, const CsActiveModel *a)
 	pfree(DatumGetPointer(value));
 	s->version = a->version;
 	s->trained_at = a->trained_at;
+	s->content_id = a->content_id;
 	s->refreshed_at = a->refreshed_at;
 	PG_TRY();
 	{
@@ -321,7 +323,8 @@ cs_served_get(const char *name)
 			break;
 		}
 	}
-	if (s != NULL && (s->version != a.version || s->trained_at != a.trained_at))
+	if (s != NULL && (s->version != a.version || s->trained_at != a.trained_at ||
+					  s->content_id != a.content_id))
 	{
 		served_models = list_delete_ptr(served_models, s);
 		cs_served_free(s);
@@ -370,16 +373,57 @@ keep_plan(const char *sql, int nargs, Oid *types)
 }
 
 /* Check that a relation of the spec still exists (clear error otherwise). */
-static void
+static Oid
 check_relation(CsServed *s, const char *relname)
 {
 	List	   *names = stringToQualifiedNameList(relname);
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 
-	if (!OidIsValid(RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true)))
+	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation %s used by model \"%s\" does not exist", relname, s->name),
 				 errhint("Recreate it, or train the model again with coldstart.train() naming its current relations.")));
+	return relid;
+}
+
+/*
+ * While a live read runs, errors say which model read what: a relation whose
+ * columns changed after training fails in the statement coldstart prepared.
+ */
+typedef struct LiveRead
+{
+	ErrorContextCallback cb;
+	const CsServed *s;
+	const char *what;
+	const char *rel;
+} LiveRead;
+
+static void
+live_read_context(void *arg)
+{
+	LiveRead   *r = arg;
+
+	errcontext("reading the %s of model \"%s\" from %s, with the columns it was trained on",
+			   r->what, r->s->name, r->rel);
+}
+
+static void
+live_read_begin(LiveRead *r, const CsServed *s, const char *what, const char *rel)
+{
+	r->s = s;
+	r->what = what;
+	r->rel = rel;
+	r->cb.callback = live_read_context;
+	r->cb.arg = r;
+	r->cb.previous = error_context_stack;
+	error_context_stack = &r->cb;
+}
+
+static void
+live_read_end(LiveRead *r)
+{
+	error_context_stack = r->cb.previous;
 }
 
 int
@@ -388,13 +432,19 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	Datum		args[2];
 	int			n = 0;
 	CsHistItem *h;
+	Oid			relid,
+				coltypes[4];
+	LiveRead	lr;
 
 	if (s->behaviours == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" has no \"behaviours\" relation in its spec", s->name),
 				 errhint("Train the model again with coldstart.train().")));
-	check_relation(s, s->behaviours);
+	relid = check_relation(s, s->behaviours);
+	live_read_begin(&lr, s, "behaviours", s->behaviours);
+	cs_check_behaviour_columns(relid, s->behaviours, &s->opts, &coltypes[0], &coltypes[1],
+							   &coltypes[2], &coltypes[3]);
 	if (s->plan_history == NULL)
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
@@ -435,6 +485,7 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 		h[n].label = SPI_getvalue(tup, desc, 2);
 		n++;
 	}
+	live_read_end(&lr);
 	*out = h;
 	return n;
 }
@@ -506,12 +557,14 @@ cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights)
 	int			n = 0;
 	HeapTuple	tup;
 	TupleDesc	desc;
+	LiveRead	lr;
 
 	*rows = palloc(sizeof(int32) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
 	*weights = palloc(sizeof(float) * Max(max_rows(m->user_columns, m->n_user_columns), 1));
 	if (s->users == NULL || m->n_user_columns == 0)
 		return 0;
 	check_relation(s, s->users);
+	live_read_begin(&lr, s, "user attributes", s->users);
 	if (s->plan_user == NULL)
 	{
 		Oid			types[1] = {INT8OID};
@@ -526,7 +579,10 @@ cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights)
 	if (SPI_execute_plan(s->plan_user, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the attributes of user " INT64_FORMAT, user_id);
 	if (SPI_processed == 0)
+	{
+		live_read_end(&lr);
 		return 0;
+	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	for (int c = 0; c < m->n_user_columns; c++)
@@ -542,6 +598,7 @@ cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights)
 					   cs_model_string(m, col->name));
 		n = column_rows(m, col, m->user_values, &r, d, *rows, *weights, n);
 	}
+	live_read_end(&lr);
 	return n;
 }
 
@@ -685,6 +742,7 @@ items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 	float	   *content;
 	int			mr = Max(max_rows(m->item_columns, m->n_item_columns), 1);
 	int64	   *nrows;
+	LiveRead	lr;
 
 	out->found = palloc0(sizeof(bool) * Max(n, 1));
 	out->V = palloc0(sizeof(float) * (Size) Max(n, 1) * m->dim);
@@ -696,6 +754,7 @@ items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 	if (s->items == NULL || n == 0)
 		return;
 	check_relation(s, s->items);
+	live_read_begin(&lr, s, "item features", s->items);
 	if (s->plan_items == NULL)
 	{
 		Oid			types[1] = {INT8ARRAYOID};
@@ -766,6 +825,7 @@ items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 		memmove(out->rows + out->row_start[i], out->rows + (Size) i * mr, sizeof(int32) * nrows[i]);
 		memmove(out->w + out->row_start[i], out->w + (Size) i * mr, sizeof(float) * nrows[i]);
 	}
+	live_read_end(&lr);
 }
 
 bool

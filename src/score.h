@@ -21,6 +21,7 @@ typedef struct CsServed
 	char	   *name;
 	int32		version;
 	int64		trained_at;		/* identifies the version's content */
+	uint64		content_id;		/* and so does this (catalog.h) */
 	int64		refreshed_at;	/* items_refreshed_at, 0 if never */
 	MemoryContext cxt;
 	struct varlena *value;

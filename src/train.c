@@ -1727,7 +1727,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 				 errmsg("there are no users with behaviours to train on")));
 
 	check_model_size(ds, o, options_json);
-	cs_check_budget(estimate_bytes(ds, h, o, T.sampled), "the model and its training state");
+	cs_check_budget(estimate_bytes(ds, h, o, T.sampled), "the model and its training state", true);
 
 	prepare_users(&T, &bytes);
 	table_init(&T.t[T_E], T.n_items, T.d, T.sampled, &bytes);
@@ -1750,7 +1750,7 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 	T.t[T_A].l2 = (float) o->attr_l2;
 	T.t[T_M].lr_scale = (float) T.o->match_lr_scale;	/* a handful of numbers that must travel far */
 	alloc_batch(&T, &bytes);
-	cs_check_budget(ds->bytes + bytes, "the model and its training state");
+	cs_check_budget(ds->bytes + bytes, "the model and its training state", true);
 
 	if (T.sampled)
 	{

@@ -96,9 +96,12 @@ train_and_store(const char *name, Oid behaviours, Oid items, Oid users, Jsonb *g
 		(isnan(res.validation_metric) || res.validation_metric < active.validation_metric))
 	{
 		activate = false;
-		why_inactive = psprintf("validation recall@20 %.4f is worse than %.4f of the active version %d",
-								isnan(res.validation_metric) ? 0.0 : res.validation_metric,
-								active.validation_metric, active.version);
+		if (isnan(res.validation_metric))
+			why_inactive = psprintf("it has no validation recall@20 (no validation users) to compare with %.4f of the active version %d",
+									active.validation_metric, active.version);
+		else
+			why_inactive = psprintf("validation recall@20 %.4f is worse than %.4f of the active version %d",
+									res.validation_metric, active.validation_metric, active.version);
 		ereport(NOTICE,
 				(errmsg("the new version of model \"%s\" is stored but not activated: %s",
 						name, why_inactive)));
@@ -176,6 +179,7 @@ coldstart_train(PG_FUNCTION_ARGS)
 				 errmsg("behaviours relation must not be NULL"),
 				 errhint("Pass the table of behaviours, e.g. 'shop.behaviours'.")));
 	a.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	cs_check_trainable_name(a.name);
 	a.behaviours = PG_GETARG_OID(1);
 	a.items = arg_relation(fcinfo, 2);
 	a.users = arg_relation(fcinfo, 3);

@@ -141,6 +141,23 @@ isnt "$v1c" "$v1b" "the two models numbered 1 serve different lists"
 is "$(sess A "$PROBE")" "$v1c" "A serves the newest version 1, not the one it cached under that number"
 
 # ---------------------------------------------------------------------
+# The model value of the active row replaced in place (a repair or a
+# restore): the version and training time stay, A serves the new value
+# ---------------------------------------------------------------------
+is "$(q "$(train_sql 6)")" 2 "version 2 trained, with seed 6"
+psql_ok "SELECT coldstart.activate('m', 1)" "version 1 active again"
+is "$(sess A "$PROBE")" "$v1c" "A serves version 1"
+psql_ok "UPDATE coldstart.models SET model = (SELECT model FROM coldstart.models WHERE name = 'm' AND version = 2)
+	WHERE name = 'm' AND version = 1" "another session copies version 2's model value into version 1"
+v1d=$(q "$PROBE")
+isnt "$v1d" "$v1c" "a new session serves the new value"
+is "$(sess A "$PROBE")" "$v1d" "and so does A, at its next call"
+psql_ok "UPDATE coldstart.models SET metrics = metrics WHERE name = 'm' AND version = 1" \
+	"an update of the row's other columns"
+is "$(sess A "$PROBE")" "$v1d" "A serves the same value"
+psql_ok "DELETE FROM coldstart.models WHERE name = 'm' AND version = 2" "version 2 deleted"
+
+# ---------------------------------------------------------------------
 # Items refreshed by another session
 # ---------------------------------------------------------------------
 COUNT_ALL="SELECT count(*) FROM coldstart.recommend_for_items('{}', k => 10000, model => 'm')"

@@ -7,7 +7,9 @@
 # model shop: a new active version and a training_runs row from pg_cron.  A job
 # whose training fails (its behaviour table was dropped) leaves a failed run
 # with its error, and the old version keeps serving.  In the cron database
-# itself, schedule_retrain() and unschedule_retrain() make and remove the job.
+# itself, schedule_retrain() and unschedule_retrain() make and remove the job,
+# also as a trainer that is not a superuser (and may not read
+# cron.database_name).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 DB=t040_pg_cron
@@ -113,6 +115,40 @@ is "$(cron "SELECT coldstart.schedule_retrain('t040_shop', '30 4 * * *') = $job"
 is "$(cron "SELECT schedule FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'")" "30 4 * * *" "with the new schedule"
 is "$(cron "SELECT coldstart.unschedule_retrain('t040_shop')")" t "unschedule_retrain() removes it"
 is "$(cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'")" 0 "the job is gone"
+
+# ---------------------------------------------------------------------
+# A trainer that is not a superuser, with the README's grants (and USAGE on
+# schema cron): cron.database_name is hidden from it, which must not matter
+# ---------------------------------------------------------------------
+drop_trainer() {
+	q "DROP OWNED BY t040_trainer" -d "$DB" >/dev/null 2>&1
+	cron "DROP OWNED BY t040_trainer" >/dev/null 2>&1
+	q "DROP ROLE IF EXISTS t040_trainer" -d postgres >/dev/null 2>&1
+}
+drop_trainer
+GRANTS="GRANT USAGE ON SCHEMA coldstart TO t040_trainer;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON coldstart.models, coldstart.item_extras TO t040_trainer;
+	GRANT SELECT, INSERT, UPDATE ON coldstart.training_runs TO t040_trainer;"
+ok "a trainer role t040_trainer, not a superuser" q "CREATE ROLE t040_trainer" -d postgres
+ok "with the trainer grants in $DB" q "$GRANTS"
+ok "and in $CRON_DB, with USAGE on schema cron" cron "$GRANTS GRANT USAGE ON SCHEMA cron, t040 TO t040_trainer;
+	GRANT SELECT ON ALL TABLES IN SCHEMA t040 TO t040_trainer"
+is "$(q "SET ROLE t040_trainer; SELECT current_setting('cron.database_name', true)" 2>&1 | grep -c 'must be superuser')" 1 \
+	"the trainer may not read cron.database_name"
+psql_fails_with "SET ROLE t040_trainer; SELECT coldstart.schedule_retrain('shop', '0 3 * * *')" \
+	"pg_cron is not installed in database \"$DB\"" \
+	"schedule_retrain() in $DB as the trainer: the same clear error"
+like "$(q "SET ROLE t040_trainer; SELECT coldstart.schedule_retrain('shop', '0 3 * * *')" 2>&1 | sed -n 's/^HINT:  //p')" \
+	"^In that database, run: SELECT cron.schedule_in_database\('coldstart-retrain-shop', '0 3 \* \* \*', 'SELECT coldstart.retrain\(''shop''\)', '$DB'\);$" \
+	"whose hint is the call to run in pg_cron's database"
+job=$(cron "SET ROLE t040_trainer; SELECT coldstart.schedule_retrain('t040_shop', '0 5 * * *')")
+like "$job" '^[0-9]+$' "in the cron database, the trainer's schedule_retrain() makes a job"
+is "$(cron "SELECT username || '|' || schedule FROM cron.job WHERE jobid = ${job:-0}")" "t040_trainer|0 5 * * *" \
+	"owned by the trainer, who will run it"
+is "$(cron "SET ROLE t040_trainer; SELECT coldstart.unschedule_retrain('t040_shop')")" t \
+	"and the trainer's unschedule_retrain() removes it"
+is "$(cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'")" 0 "the job is gone"
+drop_trainer
 
 # leave the shared cron database as it was
 cron "DROP SCHEMA t040 CASCADE; DELETE FROM coldstart.models WHERE name = 't040_shop';
