@@ -124,11 +124,20 @@ COMMENT ON FUNCTION coldstart.activate(text, integer) IS
 -- Serving (src/recommend.c, src/score.c)
 -- ---------------------------------------------------------------------
 
+-- Also what makes the planner load the library (src/settings.c): the
+-- functions with a SET clause would load it only when first called, maybe
+-- inside a parallel operation.
+CREATE FUNCTION coldstart.rows_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'coldstart_rows_support' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION coldstart.rows_support(internal) IS
+	'planner support of the set-returning functions: their row count is the k or the size asked for';
+
 CREATE FUNCTION coldstart.recommend(user_id bigint, k integer DEFAULT 10, model text DEFAULT NULL,
                                     exclude_seen boolean DEFAULT true)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.recommend(bigint, integer, text, boolean) IS
 	'top k items for a user, from the behaviours and attributes in the tables right now';
 
@@ -137,14 +146,16 @@ CREATE FUNCTION coldstart.recommend_for_items(items bigint[], actions text[] DEF
                                               user_attrs jsonb DEFAULT NULL)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_recommend_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.recommend_for_items(bigint[], text[], integer, text, jsonb) IS
 	'top k items for an anonymous session: the items it touched (oldest first), their actions and optional attributes';
 
 CREATE FUNCTION coldstart.similar_items(item_id bigint, k integer DEFAULT 10, model text DEFAULT NULL)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_similar_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.similar_items(bigint, integer, text) IS
 	'items a shopper who has just viewed item_id is most likely to want; works for items added after training';
 
@@ -288,11 +299,6 @@ COMMENT ON AGGREGATE coldstart.activity_summary(text, timestamptz) IS
 -- arguments, same rows.  The C generators are STRICT: a NULL argument gives
 -- no rows.
 
-CREATE FUNCTION coldstart.demo_rows_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION coldstart.demo_rows_support(internal) IS
-	'planner support of the demo generators: their row count is the size asked for';
-
 CREATE FUNCTION coldstart.demo_items(
 	items integer,
 	seed integer DEFAULT 1,
@@ -300,7 +306,7 @@ CREATE FUNCTION coldstart.demo_items(
 RETURNS TABLE (item_id bigint, category text, brand text, price numeric,
 			   rating real, tags text[], embedding real[])
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-	SUPPORT coldstart.demo_rows_support;
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.demo_items(integer, integer, integer) IS
 	'demo catalogue: items 1..items with category, brand, price, rating (NULL for some), 0-3 tags and, when content_dim > 0, a content embedding; each item a pure function of (seed, item_id, items)';
 
@@ -309,7 +315,7 @@ CREATE FUNCTION coldstart.demo_users(
 	seed integer DEFAULT 1)
 RETURNS TABLE (user_id bigint, age integer, gender text, city text, channel text)
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-	SUPPORT coldstart.demo_rows_support;
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.demo_users(integer, integer) IS
 	'demo users 1..users with age, gender (NULL when not given), city and sign-up channel; each user a pure function of (seed, user_id)';
 
@@ -322,7 +328,7 @@ CREATE FUNCTION coldstart.demo_behaviours(
 	days integer DEFAULT 30)
 RETURNS TABLE (user_id bigint, item_id bigint, action text, ts timestamptz)
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-	SUPPORT coldstart.demo_rows_support;
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.demo_behaviours(integer, integer, bigint, integer, timestamptz, integer) IS
 	'demo history: exactly behaviours rows of pv, fav, cart and buy of the demo users on the demo items, in [start_at, start_at + days), grouped by user in time order';
 

@@ -26,7 +26,7 @@ SELECT function AS pinned_elsewhere FROM ext_functions
 WHERE proconfig IS NOT NULL AND proconfig <> '{"search_path=pg_catalog, pg_temp"}' ORDER BY 1;
 SELECT function AS not_pinned FROM ext_functions
 WHERE proconfig IS NULL
-  AND proname !~ '^(model_(in|out|recv|send|info)|activity_summary(_\w+fn)?|interest_vector(_\w+fn)?|demo_(items|users|behaviours|rows_support)|item_(vector|bias)|training_in_progress)$'
+  AND proname !~ '^(model_(in|out|recv|send|info)|activity_summary(_\w+fn)?|interest_vector(_\w+fn)?|demo_(items|users|behaviours)|rows_support|item_(vector|bias)|training_in_progress)$'
 ORDER BY 1;
 SELECT proname AS pinned FROM ext_functions
 WHERE proconfig = '{"search_path=pg_catalog, pg_temp"}'

@@ -58,7 +58,6 @@
 PG_FUNCTION_INFO_V1(demo_items);
 PG_FUNCTION_INFO_V1(demo_users);
 PG_FUNCTION_INFO_V1(demo_behaviours);
-PG_FUNCTION_INFO_V1(demo_rows_support);
 
 /* ---------------------------------------------------------------------
  * Random numbers
@@ -1284,44 +1283,4 @@ demo_behaviours(PG_FUNCTION_ARGS)
 		if (rows > 0)
 			start_user(st, st->next_user - 1, &u, rows);
 	}
-}
-
-/* ---------------------------------------------------------------------
- * Row estimates: the planner learns the size asked for
- * ---------------------------------------------------------------------
- */
-
-Datum
-demo_rows_support(PG_FUNCTION_ARGS)
-{
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
-	SupportRequestRows *req;
-	FuncExpr   *expr;
-	char	   *name;
-	int			argno;
-	Node	   *arg;
-
-	if (!IsA(rawreq, SupportRequestRows))
-		PG_RETURN_POINTER(NULL);
-	req = (SupportRequestRows *) rawreq;
-	if (!is_funcclause(req->node))
-		PG_RETURN_POINTER(NULL);
-	expr = (FuncExpr *) req->node;
-	name = get_func_name(req->funcid);
-	if (name == NULL)
-		PG_RETURN_POINTER(NULL);
-	argno = strcmp(name, "demo_behaviours") == 0 ? 2 : 0;
-	if (list_length(expr->args) <= argno)
-		PG_RETURN_POINTER(NULL);
-	arg = (Node *) list_nth(expr->args, argno);
-	if (!IsA(arg, Const) || ((Const *) arg)->constisnull)
-		PG_RETURN_POINTER(NULL);
-	if (((Const *) arg)->consttype == INT8OID)
-		req->rows = (double) DatumGetInt64(((Const *) arg)->constvalue);
-	else if (((Const *) arg)->consttype == INT4OID)
-		req->rows = (double) DatumGetInt32(((Const *) arg)->constvalue);
-	else
-		PG_RETURN_POINTER(NULL);
-	req->rows = Max(req->rows, 1.0);
-	PG_RETURN_POINTER(req);
 }
