@@ -259,7 +259,10 @@ FROM mt.base b, LATERAL (VALUES
   (86, 'item feature row -1', mt.set_u32(b.raw, mt.pos(b.raw, 21), 4294967295)),
   (87, 'item feature row weight 0', mt.set_u32(b.raw, mt.pos(b.raw, 22), 0)),
   (88, 'NaN item feature row weight', mt.set_bytes(b.raw, mt.pos(b.raw, 22) + 4, '\x0000c07f')),
-  (89, 'infinite match weight', mt.set_bytes(b.raw, mt.pos(b.raw, 23), '\x0000807f'))
+  (89, 'infinite match weight', mt.set_bytes(b.raw, mt.pos(b.raw, 23), '\x0000807f')),
+  -- finite, but beyond what a trained model holds
+  (90, 'item bias 2e6', mt.set_bytes(b.raw, mt.pos(b.raw, 4) + 8, '\x0024f449')),
+  (91, 'item vector element -3e38', mt.set_bytes(b.raw, mt.pos(b.raw, 3) + 20, '\xe6b161ff'))
 ) AS c(n, what, bad);
 
 -- through the text input

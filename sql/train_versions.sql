@@ -191,6 +191,25 @@ FROM coldstart.train('tv_own', 'tv.own', options => '{"dim": 4, "epochs": 3, "se
 SELECT count(*) AS recommended, bool_and(score > -1e30 AND score < 1e30) AS finite_scores
 FROM coldstart.recommend_for_items('{11}', k => 10, model => 'tv_own');
 
+-- A training that, through a trigger on the rows it writes, starts another
+-- training of the same model is refused: the session's own training lock
+-- would not stop it, and the inner one would prune the outer's version.
+-- Another model may be trained there.
+CREATE FUNCTION tv.nested() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.name IN ('tv_nest', 'tv_outer') AND NEW.version = 1 THEN
+		PERFORM coldstart.train(CASE NEW.name WHEN 'tv_nest' THEN 'tv_nest' ELSE 'tv_inner' END,
+		                        'tv.own', options => '{"dim": 4, "epochs": 1, "keep_versions": 1}');
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER nested AFTER INSERT ON coldstart.models FOR EACH ROW EXECUTE FUNCTION tv.nested();
+SELECT coldstart.train('tv_nest', 'tv.own', options => '{"dim": 4, "epochs": 1}');
+SELECT count(*) AS tv_nest_versions FROM coldstart.models WHERE name = 'tv_nest';
+SELECT s ->> 'version' AS outer_version FROM coldstart.train('tv_outer', 'tv.own', options => '{"dim": 4, "epochs": 1}') s;
+SELECT name, version, active FROM coldstart.models WHERE name IN ('tv_outer', 'tv_inner') ORDER BY name;
+DROP TRIGGER nested ON coldstart.models;
+
 DELETE FROM coldstart.models WHERE name LIKE 'tv_%';
 DELETE FROM coldstart.training_runs WHERE name LIKE 'tv_%';
 DROP SCHEMA tv CASCADE;

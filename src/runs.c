@@ -455,6 +455,43 @@ record_success(RunState *run, Datum summary_datum)
 	PG_END_TRY();
 }
 
+/* Names of the models this backend is training, innermost last (TopMemoryContext) */
+static List *runs_here = NIL;
+
+static void
+refuse_nested_run(const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, runs_here)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("model \"%s\" is already being trained by this session", name),
+					 errdetail("A function or trigger that the training ran started another training of the same model."),
+					 errhint("Train the model again once the first training has finished.")));
+}
+
+static void
+runs_here_push(const char *name)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	runs_here = lappend(runs_here, pstrdup(name));
+	MemoryContextSwitchTo(old);
+}
+
+/* Back to the first depth runs: after this run, or after an error in it or an inner one */
+static void
+runs_here_pop(int depth)
+{
+	while (list_length(runs_here) > depth)
+	{
+		pfree(llast(runs_here));
+		runs_here = list_delete_last(runs_here);
+	}
+}
+
 Datum
 cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 {
@@ -462,9 +499,13 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	RunState   *run;
 	Datum		result = (Datum) 0;
+	int			depth;
 
 	cs_check_model_name(name);
 	check_can_train(name);
+	/* the training lock does not stop this session: a trigger, say, on the rows it writes */
+	refuse_nested_run(name);
+	depth = list_length(runs_here);
 
 	/* palloc'd: the catch block below reads what the try block changed */
 	run = palloc0(sizeof(RunState));
@@ -490,7 +531,9 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 		if (run->record && !IsolationUsesXactSnapshot())
 			record_start(run);
 
+		runs_here_push(name);
 		result = body(arg);
+		runs_here_pop(depth);
 
 		if (run->record)
 			record_success(run, result);
@@ -504,6 +547,7 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 		ErrorData  *edata;
 
 		MemoryContextSwitchTo(oldcxt);
+		runs_here_pop(depth);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();

@@ -969,6 +969,12 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	/* vectorized: one expf() call per item cost as much as the sgemv */
 	mx = cs_vec_max(sc, s->n_total);
 	lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
+	if (!isfinite(lse))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" gives scores that are not finite numbers", s->name),
+				 errdetail("Its parameters are finite, but their sums overflow."),
+				 errhint("Activate another version with coldstart.activate(), or train the model again.")));
 	for (int j = 0; j < n_exclude; j++)
 	{
 		int			i = cs_served_find(s, exclude[j]);

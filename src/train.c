@@ -1371,6 +1371,31 @@ check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_js
 	cs_model_check_size(bytes, &h);
 }
 
+/*
+ * Parameters a model may hold are finite and at most CS_MAX_PARAM in
+ * magnitude (model_format.c): beyond that, training has diverged.
+ */
+static void
+check_floats_bounded(const float *x, Size n, const char *what, const CsOptions *o)
+{
+	for (Size i = 0; i < n; i++)
+		if (!(fabsf(x[i]) <= CS_MAX_PARAM))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("training diverged: %s grew to %g, beyond the largest magnitude a model may hold (%g)",
+							what, (double) x[i], (double) CS_MAX_PARAM),
+					 errhint("Lower the option \"learning_rate\" (now %g).", o->learning_rate)));
+}
+
+static void
+check_magnitudes(Trainer *T)
+{
+	check_floats_bounded(T->Vall, (Size) T->n_items * T->d, "an item vector", T->o);
+	check_floats_bounded(T->ball, T->n_items, "an item bias", T->o);
+	for (int k = 0; k < T_COUNT; k++)
+		check_floats_bounded(T->t[k].w, (Size) T->t[k].rows * T->t[k].cols, "a parameter", T->o);
+}
+
 static void
 build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 {
@@ -1389,6 +1414,7 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 	int			n_edges = ds->items.n_edges + ds->users.n_edges;
 
 	compute_all_items(T);
+	check_magnitudes(T);
 	cs_builder_init(&b);
 	b.hdr.dim = d;
 	b.hdr.hidden = hd;
