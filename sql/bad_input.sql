@@ -240,11 +240,18 @@ SELECT bi.summary(coldstart.train('fewer_items', 'bi.b', 'bi.odd_items', options
 CREATE TABLE bi.b_renamed AS SELECT * FROM bi.b;
 SELECT coldstart.train('renamed', 'bi.b_renamed', options => '{"dim": 4, "epochs": 1}') ->> 'version' AS version;
 ALTER TABLE bi.b_renamed RENAME TO b_gone;
+-- specs edited by hand
+SELECT coldstart.train('badspec', 'bi.b', options => '{"dim": 4, "epochs": 1}') ->> 'version' AS version;
+SELECT coldstart.train('badname', 'bi.b', options => '{"dim": 4, "epochs": 1}') ->> 'version' AS version;
+UPDATE coldstart.models SET spec = jsonb_set(spec, '{options}', '"notanobject"') WHERE name = 'badspec';
+UPDATE coldstart.models SET spec = jsonb_set(spec, '{behaviours}', '"a b; c"') WHERE name = 'badname';
 INSERT INTO bi.cases (fn, n, what, sql) VALUES
   ('retrain', 1, 'name NULL', $$SELECT coldstart.retrain(NULL)$$),
   ('retrain', 2, 'name empty', $$SELECT coldstart.retrain('')$$),
   ('retrain', 3, 'unknown model', $$SELECT coldstart.retrain('nope')$$),
   ('retrain', 4, 'its behaviours renamed', $$SELECT coldstart.retrain('renamed')$$),
+  ('retrain', 5, 'options in its spec not an object', $$SELECT coldstart.retrain('badspec')$$),
+  ('retrain', 6, 'behaviours in its spec not a name', $$SELECT coldstart.retrain('badname')$$),
   ('activate', 1, 'name NULL', $$SELECT coldstart.activate(NULL, 1)$$),
   ('activate', 2, 'version NULL', $$SELECT coldstart.activate('bi', NULL)$$),
   ('activate', 3, 'name empty', $$SELECT coldstart.activate('', 1)$$),
@@ -317,7 +324,19 @@ SELECT count(*) AS unknown_items FROM coldstart.recommend_for_items('{1,2,999,NU
 SELECT count(*) AS lower_bound_5 FROM coldstart.recommend_for_items('[5:6]={1,2}', k => 10, model => 'bi');
 SELECT count(*) AS unknown_attrs FROM coldstart.recommend_for_items('{}', k => 10, model => 'bi',
                                                                      user_attrs => '{"zz": [1], "city": null, "age": "NaN"}');
+-- a number in user_attrs matches the column value it equals: 21.0 and 2.1e1 are age 21
+CREATE FUNCTION bi.attrs_list(attrs jsonb) RETURNS text LANGUAGE sql AS $$
+	SELECT string_agg(item_id || ':' || round(score::numeric, 6), ' ' ORDER BY rank)
+	FROM coldstart.recommend_for_items('{}', k => 5, model => 'bi', user_attrs => attrs)
+$$;
+SELECT bi.attrs_list('{"age": 21}') <> bi.attrs_list('{}') AS age_21_counts,
+       bi.attrs_list('{"age": 21.0}') = bi.attrs_list('{"age": 21}') AS age_21_0_is_21,
+       bi.attrs_list('{"age": 2.1e1}') = bi.attrs_list('{"age": 21}') AS age_2_1e1_is_21,
+       bi.attrs_list('{"age": "21"}') = bi.attrs_list('{"age": 21}') AS age_text_21_is_21;
 SELECT coldstart.refresh_items('bi') AS refreshed;
+BEGIN READ ONLY;
+SELECT bi.try($$SELECT coldstart.refresh_items('bi')$$) AS refresh_read_only;
+ROLLBACK;
 
 -- the server is still up, and no failed call left a model behind: "x" has
 -- the two versions of the calls that succeeded
@@ -325,5 +344,5 @@ SELECT name, count(*) AS versions FROM coldstart.models
 WHERE name IN ('bi', 'bi_ids', 'x', 'renamed') GROUP BY name ORDER BY name;
 
 DELETE FROM coldstart.models WHERE name IN ('bi', 'bi_ids', 'x', 'nulls', 'epochs', 'one', 'same_time',
-                                            'extreme', 'odd_items', 'fewer_items', 'renamed');
+                                            'extreme', 'odd_items', 'fewer_items', 'renamed', 'badspec', 'badname');
 DROP SCHEMA bi CASCADE;

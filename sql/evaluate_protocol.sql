@@ -324,6 +324,11 @@ BEGIN
 	EXECUTE format('SELECT mine FROM coldstart_evaluate_%s', pg_backend_pid()) INTO v;
 	RAISE WARNING 'my temporary table still holds %', v;
 END $$;
+-- in a read-only transaction: the live method cannot run, the others can
+BEGIN READ ONLY;
+SELECT ev.try($$SELECT * FROM coldstart.evaluate('ev.b', options => '{"methods": ["coldstart_live"], "test_fraction": 0.9}')$$) AS live_read_only;
+SELECT count(*) AS popularity_rows FROM coldstart.evaluate('ev.b', options => '{"methods": ["popularity"], "test_fraction": 0.9}');
+ROLLBACK;
 -- evaluate()'s own options are not train()'s
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"methods": ["popularity"]}')$$) AS train_with_methods;
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"split": "test"}')$$) AS train_with_split;

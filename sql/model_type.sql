@@ -147,8 +147,10 @@ SELECT coldstart.model_info(NULL) IS NULL AS strict;
 SELECT ''::coldstart.model;
 SELECT 'not base64!'::coldstart.model;
 SELECT 'AAAA'::coldstart.model;
--- base64 with line breaks (as encode() writes it) is not the type's text form
-SELECT encode(raw, 'base64')::coldstart.model FROM mt.base;
+-- base64 with line breaks (as encode() writes it) and spaces around is read
+-- as decode(..., 'base64') reads it
+SELECT (' ' || encode(raw, 'base64') || E'\n')::coldstart.model::text = m::text AS line_breaks_skipped FROM mt.trained;
+SELECT E' \n\t'::coldstart.model;
 SELECT mt.try($$SELECT ''::coldstart.model$$) AS empty,
        mt.try($$SELECT '@@@@'::coldstart.model$$) AS not_base64;
 

@@ -685,6 +685,12 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		}
 	}
 	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
+	if (method_wanted(&opts, M_LIVE) && XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("method coldstart_live cannot be evaluated in a read-only transaction"),
+				 errdetail("It stores a temporary model in coldstart.models and a copy of the behaviours in a temporary table."),
+				 errhint("Leave it out of the option \"methods\", or call evaluate() in a read-write transaction.")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluate", ALLOCSET_DEFAULT_SIZES);
@@ -695,6 +701,10 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	cs_sources_init(&src, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
 					PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
 	ds = cs_dataset_load(&src, &opts);
+	if (method_wanted(&opts, M_CONTENT) && ds->items.n_columns == 0)
+		ereport(NOTICE,
+				(errmsg("method content has no item features to compare, so it ranks items as popularity does"),
+				 errhint("Pass an items table with categorical columns, or name them with the option \"item_features\".")));
 
 	memset(&e, 0, sizeof(e));
 	e.ds = ds;

@@ -11,6 +11,8 @@
 
 #include <math.h>
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -276,6 +278,16 @@ coldstart_refresh_items(PG_FUNCTION_ARGS)
 	const char *name = model_arg(fcinfo, 0);
 	int			n;
 
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot refresh the items of model \"%s\" on a hot standby", name),
+				 errhint("Refresh them on the primary: the standby serves them once it has replayed the change.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot refresh the items of model \"%s\" in a read-only transaction", name),
+				 errhint("refresh_items() writes coldstart.item_extras: run it in a read-write transaction.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	n = cs_refresh_items(name);

@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/regproc.h"
 
 #include "actions.h"
@@ -615,6 +616,8 @@ jsonb_scalar_text(JsonbValue *v, char **txt, const char **alt)
 		case jbvNumeric:
 			*txt = DatumGetCString(DirectFunctionCall1(numeric_out,
 													   NumericGetDatum(v->val.numeric)));
+			/* 30.0 is also the 30 of an integer column */
+			*alt = numeric_normalize(v->val.numeric);
 			return true;
 		case jbvBool:
 			*txt = v->val.boolean ? "t" : "f";

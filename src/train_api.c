@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/varlena.h"
 
 #include "catalog.h"
 #include "coldstart.h"
@@ -208,6 +209,16 @@ spec_relation(Jsonb *spec, const char *key, const char *model, bool required)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" has an invalid \"%s\" entry in its spec", model, key)));
 	relname = pnstrdup(v->val.string.val, v->val.string.len);
+	{
+		List	   *names;
+
+		if (!SplitIdentifierString(pstrdup(relname), '.', &names) || names == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\" has an invalid \"%s\" entry in its spec", model, key),
+					 errdetail("\"%s\" is not a relation name.", relname),
+					 errhint("Train the model again with coldstart.train().")));
+	}
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(relname)),
 							 NoLock, true);
 	if (!OidIsValid(relid))
@@ -260,6 +271,13 @@ retrain_run(void *arg)
 	i = spec_relation(spec, "items", name, false);
 	u = spec_relation(spec, "users", name, false);
 	opt = getKeyJsonValueFromContainer(&spec->root, "options", 7, NULL);
+	if (opt != NULL && opt->type != jbvNull &&
+		!(opt->type == jbvBinary && JsonContainerIsObject(opt->val.binary.data)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" has an invalid \"options\" entry in its spec", name),
+				 errdetail("It must be an object of train() options."),
+				 errhint("Train the model again with coldstart.train().")));
 	if (opt != NULL && opt->type == jbvBinary)
 		given = JsonbValueToJsonb(opt);
 	return train_and_store(name, b, i, u, given);
