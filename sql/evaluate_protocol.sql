@@ -315,6 +315,15 @@ END $$;
 SELECT method, revealed, users FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["coldstart_live"],
     "revealed": [1], "test_fraction": 0.9, "seed": 1, "dim": 8, "epochs": 2, "max_prefixes": 0}');
 SELECT count(*) AS models_left FROM coldstart.models;
+-- a model stored under that name before train() refused it (here: by hand)
+-- is left alone, and the live method refused before any work
+SELECT coldstart.train('ev_keep', 'ev.b', options => '{"dim": 4, "epochs": 1}') IS NOT NULL AS trained;
+UPDATE coldstart.models SET name = 'coldstart_evaluate_' || pg_backend_pid() WHERE name = 'ev_keep';
+SELECT regexp_replace(ev.try($$SELECT * FROM coldstart.evaluate('ev.b', options => '{"methods": ["coldstart_live"], "test_fraction": 0.9}')$$),
+                      '_[0-9]+"', '_<pid>"') AS live_refused;
+SELECT count(*) AS still_there FROM coldstart.models WHERE name = 'coldstart_evaluate_' || pg_backend_pid();
+DELETE FROM coldstart.models WHERE name = 'coldstart_evaluate_' || pg_backend_pid();
+DELETE FROM coldstart.training_runs WHERE name = 'ev_keep';
 SELECT relname = 'coldstart_evaluate_' || pg_backend_pid() AS only_mine_is_left
 FROM pg_class WHERE relname LIKE 'coldstart_evaluate%';
 DO $$

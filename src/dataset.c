@@ -187,7 +187,8 @@ column_type(Oid relid, const char *relname, const char *col, const char *option)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" does not exist in relation %s", col, relname),
-				 errhint("Name the column with the option %s.", option)));
+				 option ? errhint("Name the column with the option %s.", option) :
+				 errhint("Restore the column the model was trained on, or train the model again.")));
 	return get_atttype(relid, att);
 }
 
@@ -201,8 +202,9 @@ check_id_column(Oid relid, const char *relname, const char *col, const char *opt
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation %s has type %s, but ids must be smallint, integer or bigint",
 						col, relname, format_type_be(*type)),
-				 errhint("Map the ids to integers in a view, or name another column with the option %s.",
-						 option)));
+				 option ? errhint("Map the ids to integers in a view, or name another column with the option %s.",
+								  option) :
+				 errhint("Restore the type the model was trained on, or train the model again.")));
 }
 
 /*
@@ -1012,24 +1014,28 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
  * training.
  */
 void
-cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts,
+cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts, bool serving,
 						   Oid *user_type, Oid *item_type, Oid *action_type, Oid *ts_type)
 {
-	check_id_column(relid, rel, opts->col_user, "\"columns\": {\"user_id\": ...}", user_type);
-	check_id_column(relid, rel, opts->col_item, "\"columns\": {\"item_id\": ...}", item_type);
-	*action_type = column_type(relid, rel, opts->col_action, "\"columns\": {\"action\": ...}");
+	const char *again = "Restore the type the model was trained on, or train the model again.";
+
+	check_id_column(relid, rel, opts->col_user, serving ? NULL : "\"columns\": {\"user_id\": ...}", user_type);
+	check_id_column(relid, rel, opts->col_item, serving ? NULL : "\"columns\": {\"item_id\": ...}", item_type);
+	*action_type = column_type(relid, rel, opts->col_action, serving ? NULL : "\"columns\": {\"action\": ...}");
 	if (cs_auto_kind(*action_type) != CS_COL_CATEGORICAL || OidIsValid(get_element_type(*action_type)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation %s has type %s, but actions must be text or integer codes",
 						opts->col_action, rel, format_type_be(*action_type)),
+				 serving ? errhint("%s", again) :
 				 errhint("Name another column with the option \"columns\": {\"action\": ...}.")));
-	*ts_type = column_type(relid, rel, opts->col_ts, "\"columns\": {\"ts\": ...}");
+	*ts_type = column_type(relid, rel, opts->col_ts, serving ? NULL : "\"columns\": {\"ts\": ...}");
 	if (!cs_is_time_type(*ts_type))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation %s has type %s, but timestamps must be timestamptz, timestamp, date or epoch seconds",
 						opts->col_ts, rel, format_type_be(*ts_type)),
+				 serving ? errhint("%s", again) :
 				 errhint("Name another column with the option \"columns\": {\"ts\": ...}.")));
 }
 
@@ -1047,7 +1053,7 @@ read_behaviours(CsDataset *ds, const CsOptions *opts)
 	memset(&br, 0, sizeof(br));
 	br.ds = ds;
 	br.check_items = OidIsValid(ds->src.items);
-	cs_check_behaviour_columns(ds->src.behaviours, rel, opts, &br.user_type, &br.item_type,
+	cs_check_behaviour_columns(ds->src.behaviours, rel, opts, false, &br.user_type, &br.item_type,
 							   &action_type, &br.ts_type);
 	cs_reader_init(&br.action, action_type, CS_COL_CATEGORICAL, rel, opts->col_action);
 

@@ -128,7 +128,7 @@ extern void cs_dataset_summary(const CsDataset *ds, StringInfo out);
 extern int	cs_history_distinct(const CsEvent *ev, int64 n, int32 *items, int64 *first_pos);
 
 /* Memory budget: raise an error if needed bytes exceed coldstart.train_memory. */
-extern void cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts,
+extern void cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts, bool serving,
 									   Oid *user_type, Oid *item_type, Oid *action_type,
 									   Oid *ts_type);
 extern void cs_check_budget(Size needed, const char *what, bool model);

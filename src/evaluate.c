@@ -122,6 +122,25 @@ prefix_events(const Eval *e, int u, int n)
 
 /* ---------- the split ---------- */
 
+/*
+ * Whether some method is trained or counted on the training users alone:
+ * the live model, or any method when no item is revealed.
+ */
+static bool method_wanted(const CsOptions *o, int m);
+
+static bool
+needs_training_users(const CsOptions *o)
+{
+	ListCell   *lc;
+
+	if (method_wanted(o, M_LIVE))
+		return true;
+	foreach(lc, o->revealed)
+		if (lfirst_int(lc) == 0)
+			return true;
+	return false;
+}
+
 static void
 choose_users(Eval *e, const char *split)
 {
@@ -180,11 +199,12 @@ choose_users(Eval *e, const char *split)
 						e->o->min_items, split),
 				 errdetail("%d users are eligible.", n_el),
 				 errhint("Lower the option \"min_items\", or evaluate on more data.")));
-	if (n_train == 0)
+	if (n_train == 0 && needs_training_users(e->o))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("no user is left to train on in %s", e->ds->src.behaviours_name),
-				 errdetail("Users held out as test or validation users: %d of %d.", h->n_users, h->n_users),
+				 h->n_users == 1 ? errdetail("Its only user is a test or validation user.") :
+				 errdetail("All %d users are test or validation users.", h->n_users),
 				 errhint("Lower the option \"test_fraction\", or evaluate on more data.")));
 }
 
@@ -524,8 +544,8 @@ live_model_name(void)
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("model \"%s\" is in the way of evaluate()'s live model", name),
-				 errdetail("evaluate() stores the model of method coldstart_live under this name while it runs, and then deletes it."),
+				 errmsg("model \"%s\" already exists", name),
+				 errdetail("While it runs, evaluate() stores the model of method coldstart_live under this name, then deletes it."),
 				 errhint("Copy that model's versions under another name and delete them, or leave method coldstart_live out.")));
 	return name;
 }
@@ -689,7 +709,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("method coldstart_live cannot be evaluated in a read-only transaction"),
-				 errdetail("It stores a temporary model in coldstart.models and a copy of the behaviours in a temporary table."),
+				 errdetail("It stores a temporary model in coldstart.models."),
 				 errhint("Leave it out of the option \"methods\", or call evaluate() in a read-write transaction.")));
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -701,7 +721,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	cs_sources_init(&src, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
 					PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
 	ds = cs_dataset_load(&src, &opts);
-	if (method_wanted(&opts, M_CONTENT) && ds->items.n_columns == 0)
+	if (method_wanted(&opts, M_CONTENT) && ds->items.n_values == 0)
 		ereport(NOTICE,
 				(errmsg("method content has no item features to compare, so it ranks items as popularity does"),
 				 errhint("Pass an items table with categorical columns, or name them with the option \"item_features\".")));
@@ -763,13 +783,13 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		CsTrainResult res;
 		StringInfoData spec;
 
+		live_name = live_model_name();
 		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
 		live_create(&e, table);
 		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(table))),
 						src.items, src.users);
 		lds = cs_dataset_load(&lsrc, &opts);
 		cs_train(lds, &lds->hist, &opts, used.data, true, &res);
-		live_name = live_model_name();
 		initStringInfo(&spec);
 		appendStringInfoString(&spec, "{\"behaviours\": ");
 		escape_json(&spec, table);

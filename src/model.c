@@ -119,18 +119,25 @@ PG_FUNCTION_INFO_V1(model_in);
 Datum
 model_in(PG_FUNCTION_ARGS)
 {
-	char	   *in = PG_GETARG_CSTRING(0);
-	char	   *str = palloc(strlen(in) + 1);
-	int			len = 0;
+	char	   *str = PG_GETARG_CSTRING(0);
+	int			len;
 	int			maxlen;
 	char	   *body;
 	int			n;
 
 	/* whitespace is skipped, as decode(..., 'base64') does: encode() breaks lines */
-	for (const char *c = in; *c; c++)
-		if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
-			str[len++] = *c;
-	str[len] = '\0';
+	if (strpbrk(str, " \t\r\n") != NULL)
+	{
+		char	   *in = str;
+
+		str = palloc(strlen(in) + 1);
+		len = 0;
+		for (const char *c = in; *c; c++)
+			if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
+				str[len++] = *c;
+		str[len] = '\0';
+	}
+	len = strlen(str);
 	if (len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -34,7 +34,7 @@
 #define CS_MAX_KINDS			64
 #define CS_MAX_LABELS			1024
 #define CS_MAX_HISTORY			10000
-#define CS_MAX_PARAM			1e6f	/* largest magnitude of a stored parameter */
+#define CS_MAX_PARAM			1e6f	/* largest magnitude training stores (train.c) */
 
 /*
  * Largest model, in bytes: its base64 text form (4/3 larger) must still fit

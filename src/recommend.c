@@ -287,7 +287,7 @@ coldstart_refresh_items(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot refresh the items of model \"%s\" in a read-only transaction", name),
-				 errhint("refresh_items() writes coldstart.item_extras: run it in a read-write transaction.")));
+				 errhint("It writes coldstart.item_extras: call refresh_items() in a read-write transaction.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	n = cs_refresh_items(name);

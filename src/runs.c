@@ -533,10 +533,11 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 
 		runs_here_push(name);
 		result = body(arg);
-		runs_here_pop(depth);
 
+		/* (a trigger on training_runs that trains this model is refused too) */
 		if (run->record)
 			record_success(run, result);
+		runs_here_pop(depth);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);

@@ -444,7 +444,7 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 				 errhint("Train the model again with coldstart.train().")));
 	relid = check_relation(s, s->behaviours);
 	live_read_begin(&lr, s, "behaviours", s->behaviours);
-	cs_check_behaviour_columns(relid, s->behaviours, &s->opts, &coltypes[0], &coltypes[1],
+	cs_check_behaviour_columns(relid, s->behaviours, &s->opts, true, &coltypes[0], &coltypes[1],
 							   &coltypes[2], &coltypes[3]);
 	if (s->plan_history == NULL)
 	{
@@ -973,11 +973,29 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	mx = cs_vec_max(sc, s->n_total);
 	lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
 	if (!isfinite(lse))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" gives scores that are not finite numbers", s->name),
-				 errdetail("Its parameters are finite, but their sums overflow."),
-				 errhint("Activate another version with coldstart.activate(), or train the model again.")));
+	{
+		/*
+		 * Finite parameters whose sums overflow: a model edited by hand, or an
+		 * item whose features are huge.  Such items are not recommended.
+		 */
+		int			n_finite = 0;
+
+		for (int i = 0; i < s->n_total; i++)
+		{
+			if (isfinite(sc[i]))
+				n_finite++;
+			else
+				sc[i] = -INFINITY;
+		}
+		if (n_finite == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("model \"%s\" gives no item a finite score", s->name),
+					 errdetail("Its parameters are finite, but the sums that make the scores overflow."),
+					 errhint("Activate another version with coldstart.activate(), or train the model again.")));
+		mx = cs_vec_max(sc, s->n_total);
+		lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
+	}
 	for (int j = 0; j < n_exclude; j++)
 	{
 		int			i = cs_served_find(s, exclude[j]);

@@ -1372,8 +1372,9 @@ check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_js
 }
 
 /*
- * Parameters a model may hold are finite and at most CS_MAX_PARAM in
- * magnitude (model_format.c): beyond that, training has diverged.
+ * Parameters beyond CS_MAX_PARAM in magnitude mean that training has
+ * diverged: scores made of them would overflow.  (The model format itself
+ * only requires finite numbers, which models stored before this check met.)
  */
 static void
 check_floats_bounded(const float *x, Size n, const char *what, const CsOptions *o)

@@ -212,7 +212,8 @@ spec_relation(Jsonb *spec, const char *key, const char *model, bool required)
 	{
 		List	   *names;
 
-		if (!SplitIdentifierString(pstrdup(relname), '.', &names) || names == NIL)
+		if (!SplitIdentifierString(pstrdup(relname), '.', &names) || names == NIL ||
+			list_length(names) > 3)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("model \"%s\" has an invalid \"%s\" entry in its spec", model, key),
