@@ -1008,6 +1008,19 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
 	}
 }
 
+/* A behaviours column of a type training cannot read */
+static void
+bad_behaviour_column(const char *col, const char *rel, Oid type, const char *must,
+					 const char *option, bool serving)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of relation %s has type %s, but %s",
+					col, rel, format_type_be(type), must),
+			 serving ? errhint("Restore the type the model was trained on, or train the model again.") :
+			 errhint("Name another column with the option \"columns\": {\"%s\": ...}.", option)));
+}
+
 /*
  * The four columns of a behaviours relation exist and have types training
  * reads; serving checks them again, since the table may change after
@@ -1017,26 +1030,16 @@ void
 cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts, bool serving,
 						   Oid *user_type, Oid *item_type, Oid *action_type, Oid *ts_type)
 {
-	const char *again = "Restore the type the model was trained on, or train the model again.";
-
 	check_id_column(relid, rel, opts->col_user, serving ? NULL : "\"columns\": {\"user_id\": ...}", user_type);
 	check_id_column(relid, rel, opts->col_item, serving ? NULL : "\"columns\": {\"item_id\": ...}", item_type);
 	*action_type = column_type(relid, rel, opts->col_action, serving ? NULL : "\"columns\": {\"action\": ...}");
 	if (cs_auto_kind(*action_type) != CS_COL_CATEGORICAL || OidIsValid(get_element_type(*action_type)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation %s has type %s, but actions must be text or integer codes",
-						opts->col_action, rel, format_type_be(*action_type)),
-				 serving ? errhint("%s", again) :
-				 errhint("Name another column with the option \"columns\": {\"action\": ...}.")));
+		bad_behaviour_column(opts->col_action, rel, *action_type,
+							 "actions must be text or integer codes", "action", serving);
 	*ts_type = column_type(relid, rel, opts->col_ts, serving ? NULL : "\"columns\": {\"ts\": ...}");
 	if (!cs_is_time_type(*ts_type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation %s has type %s, but timestamps must be timestamptz, timestamp, date or epoch seconds",
-						opts->col_ts, rel, format_type_be(*ts_type)),
-				 serving ? errhint("%s", again) :
-				 errhint("Name another column with the option \"columns\": {\"ts\": ...}.")));
+		bad_behaviour_column(opts->col_ts, rel, *ts_type,
+							 "timestamps must be timestamptz, timestamp, date or epoch seconds", "ts", serving);
 }
 
 static void
