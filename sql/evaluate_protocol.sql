@@ -343,4 +343,87 @@ SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"methods": ["p
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"split": "test"}')$$) AS train_with_split;
 SELECT ev.try($$SELECT coldstart.train('x', 'ev.b2', options => '{"catalogue": "trained"}')$$) ~ '^22023 unknown option "catalogue"' AS train_with_catalogue_refused;
 
+-- ---------------------------------------------------------------------
+-- Fixture 3, checked against a second implementation of the baselines
+-- written here in plain SQL: 9 test users with 16 to 33 distinct items
+-- (so more than 20 targets), repeated behaviours, 25 background users with
+-- fewer than 10 items (the training users), and an items table with 10
+-- items nobody touched (ranked, and counted in coverage).  With
+-- test_fraction 0.9, ceil(0.9 * 9) = 9: every eligible user is a test user.
+-- ---------------------------------------------------------------------
+CREATE TABLE ev.r (user_id bigint, item_id bigint, action text, ts timestamptz);
+INSERT INTO ev.r
+SELECT u, 1 + abs(hashint4(u * 1000 + j)) % 60, CASE WHEN j % 5 = 0 THEN 'cart' ELSE 'pv' END,
+       '2026-03-01'::timestamptz + (u * 100 + j / 2) * interval '1 minute'   -- pairs of equal times
+FROM generate_series(1, 9) u, generate_series(1, 12 + u * 4) j;
+INSERT INTO ev.r
+SELECT 100 + b, 1 + abs(hashint4(b * 77 + j)) % 60, 'pv', '2026-02-01'::timestamptz + (b * 10 + j) * interval '1 minute'
+FROM generate_series(1, 25) b, generate_series(1, 2 + b % 7) j;
+CREATE TABLE ev.r_items AS SELECT i AS item_id FROM generate_series(1, 70) i;
+-- the test users' distinct items in order (first time, then item id)
+CREATE TABLE ev.r_seq AS
+SELECT user_id, item_id, row_number() OVER (PARTITION BY user_id ORDER BY min(ts), item_id) AS pos
+FROM ev.r WHERE user_id < 100 GROUP BY user_id, item_id;
+SELECT count(*) AS test_users, min(c) AS fewest_items, max(c) AS most_items
+FROM (SELECT user_id, count(*) AS c FROM ev.r_seq GROUP BY user_id) s;
+SELECT count(DISTINCT user_id) FILTER (WHERE c >= 10) AS eligible_background_users
+FROM (SELECT user_id, count(DISTINCT item_id) AS c FROM ev.r WHERE user_id >= 100 GROUP BY user_id) s;
+-- training data at n: the background users, and the first n items of every test user
+CREATE FUNCTION ev.r_train(n int) RETURNS TABLE (user_id bigint, item_id bigint) LANGUAGE sql AS $$
+	SELECT DISTINCT user_id, item_id FROM ev.r WHERE user_id >= 100
+	UNION SELECT user_id, item_id FROM ev.r_seq WHERE pos <= n
+$$;
+-- scores of every catalogue item for every test user at n, by method
+CREATE FUNCTION ev.r_scores(n int) RETURNS TABLE (method text, user_id bigint, item_id bigint, score float8, pop bigint)
+LANGUAGE sql AS $$
+	WITH t AS (SELECT * FROM ev.r_train(n)),
+	pop AS (SELECT i.item_id, count(t.user_id) AS pop FROM ev.r_items i LEFT JOIN t USING (item_id) GROUP BY i.item_id),
+	rev AS (SELECT user_id, item_id FROM ev.r_seq WHERE pos <= n),
+	co AS (SELECT a.item_id AS i, b.item_id AS x, count(*) AS co FROM t a JOIN t b USING (user_id) GROUP BY 1, 2),
+	knn AS (SELECT r.user_id, co.x AS item_id,
+	               sum(co.co / sqrt(pi.pop::float8 * px.pop))::real::float8 AS score
+	        FROM rev r JOIN co ON co.i = r.item_id JOIN pop pi ON pi.item_id = co.i JOIN pop px ON px.item_id = co.x
+	        GROUP BY 1, 2),
+	users AS (SELECT DISTINCT user_id FROM ev.r_seq)
+	SELECT 'popularity', u.user_id, p.item_id, p.pop::float8, p.pop FROM users u CROSS JOIN pop p
+	UNION ALL
+	SELECT 'item_knn', u.user_id, p.item_id, CASE WHEN n = 0 THEN p.pop ELSE coalesce(k.score, 0) END, p.pop
+	FROM users u CROSS JOIN pop p LEFT JOIN knn k ON k.user_id = u.user_id AND k.item_id = p.item_id
+$$;
+-- the metrics, as CS-1 defines them
+CREATE FUNCTION ev.r_metrics(n int) RETURNS TABLE (method text, revealed int, users bigint, p10 float8, r20 float8, ndcg10 float8, cov10 float8)
+LANGUAGE sql AS $$
+	WITH ranked AS (
+		SELECT s.method, s.user_id, s.item_id,
+		       row_number() OVER (PARTITION BY s.method, s.user_id ORDER BY s.score DESC, s.pop DESC, s.item_id) AS rank
+		FROM ev.r_scores(n) s
+		WHERE NOT EXISTS (SELECT FROM ev.r_seq q WHERE q.user_id = s.user_id AND q.item_id = s.item_id AND q.pos <= n)),
+	targets AS (SELECT user_id, item_id FROM ev.r_seq WHERE pos > n),
+	nt AS (SELECT user_id, count(*) AS nt FROM targets GROUP BY user_id),
+	per_user AS (
+		SELECT r.method, r.user_id, nt.nt,
+		       count(*) FILTER (WHERE r.rank <= 10 AND t.item_id IS NOT NULL) AS h10,
+		       count(*) FILTER (WHERE r.rank <= 20 AND t.item_id IS NOT NULL) AS h20,
+		       coalesce(sum(1 / log(2, r.rank + 1.0)) FILTER (WHERE r.rank <= 10 AND t.item_id IS NOT NULL), 0) AS dcg,
+		       (SELECT sum(1 / log(2, g + 1.0)) FROM generate_series(1, least(10, nt.nt)) g) AS idcg
+		FROM ranked r JOIN nt USING (user_id) LEFT JOIN targets t ON t.user_id = r.user_id AND t.item_id = r.item_id
+		GROUP BY r.method, r.user_id, nt.nt)
+	SELECT p.method, n, count(*), avg(h10 / 10.0), avg(h20::float8 / least(20, nt)), avg(dcg / idcg),
+	       (SELECT count(DISTINCT item_id) / 70.0 FROM ranked r WHERE r.method = p.method AND r.rank <= 10
+	          AND r.user_id IN (SELECT user_id FROM nt))
+	FROM per_user p GROUP BY p.method
+$$;
+CREATE TABLE ev.r_ref AS
+SELECT m.* FROM generate_series(0, 5) n, LATERAL ev.r_metrics(n) m WHERE n IN (0, 1, 3, 5);
+CREATE TABLE ev.r_got AS
+SELECT * FROM coldstart.evaluate('ev.r', 'ev.r_items', options => '{"methods": ["popularity", "item_knn"], "test_fraction": 0.9}');
+SELECT g.method, g.revealed, g.users = f.users AS same_users,
+       abs(g.precision_at_10 - f.p10) < 1e-9 AS p10, abs(g.recall_at_20 - f.r20) < 1e-9 AS r20,
+       abs(g.ndcg_at_10 - f.ndcg10) < 1e-9 AS ndcg10, abs(g.coverage_at_10 - f.cov10) < 1e-9 AS cov10,
+       round(g.recall_at_20::numeric, 4) AS recall_at_20
+FROM ev.r_got g JOIN ev.r_ref f ON f.method = g.method AND f.revealed = g.revealed
+ORDER BY g.method, g.revealed;
+-- more than 20 targets: recall is over 20, not over every target
+SELECT count(*) FILTER (WHERE c - 5 > 20) AS users_with_over_20_targets_at_5 FROM (SELECT user_id, count(*) AS c FROM ev.r_seq GROUP BY user_id) s;
+
 DROP SCHEMA ev CASCADE;

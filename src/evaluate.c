@@ -376,6 +376,50 @@ score_popularity(const Eval *e, const Baselines *b, float *s)
 	memcpy(s, b->pop, sizeof(float) * e->ds->n_items);
 }
 
+/* Items with a cosine sum, ordered by (sum, popularity, item) */
+static const float *knn_sum;
+static const float *knn_pop;
+
+static int
+knn_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+
+	if (knn_sum[x] != knn_sum[y])
+		return knn_sum[x] > knn_sum[y] ? -1 : 1;
+	if (knn_pop[x] != knn_pop[y])
+		return knn_pop[x] > knn_pop[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Replace the cosine sums by scores that rank as (sum, popularity, item)
+ * do: an exact tie-break by popularity (then by item id, as cs_topk()
+ * does), where a small popularity term added to the sums could outweigh a
+ * real difference between two of them.  Items with a sum rank above those
+ * without, which rank by popularity.
+ */
+static void
+knn_order(const Baselines *b, float *s, int n_items)
+{
+	int		   *cand = palloc(sizeof(int) * Max(n_items, 1));
+	int			nc = 0;
+
+	for (int x = 0; x < n_items; x++)
+		if (s[x] > 0)
+			cand[nc++] = x;
+	knn_sum = s;
+	knn_pop = b->pop;
+	qsort(cand, nc, sizeof(int), knn_cmp);
+	for (int x = 0; x < n_items; x++)
+		if (!(s[x] > 0))
+			s[x] = b->pop[x] / (b->max_pop + 1);	/* in [0, 1) */
+	for (int r = 0; r < nc; r++)
+		s[cand[r]] = (float) (1 + nc - r);	/* from nc + 1 down to 2 */
+	pfree(cand);
+}
+
 static void
 score_knn(const Eval *e, const Baselines *b, int u, int n, float *s)
 {
@@ -408,8 +452,7 @@ score_knn(const Eval *e, const Baselines *b, int u, int n, float *s)
 			if (b->co[x] > 0)
 				s[x] += b->co[x] / sqrtf(b->pop[i] * b->pop[x]);
 	}
-	for (int x = 0; x < n_items; x++)
-		s[x] += pop_nudge(b, x);
+	knn_order(b, s, n_items);
 }
 
 static void
