@@ -820,22 +820,22 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	/* the live model: trained once, without any behaviour of the evaluated users */
 	if (method_wanted(&opts, M_LIVE))
 	{
-		char	   *table = live_table = live_table_name();
 		CsSources	lsrc;
 		CsDataset  *lds;
 		CsTrainResult res;
 		StringInfoData spec;
 
 		live_name = live_model_name();
+		live_table = live_table_name();
 		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
-		live_create(&e, table);
-		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(table))),
+		live_create(&e, live_table);
+		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(live_table))),
 						src.items, src.users);
 		lds = cs_dataset_load(&lsrc, &opts);
 		cs_train(lds, &lds->hist, &opts, used.data, true, &res);
 		initStringInfo(&spec);
 		appendStringInfoString(&spec, "{\"behaviours\": ");
-		escape_json(&spec, table);
+		escape_json(&spec, live_table);
 		appendStringInfoString(&spec, ", \"items\": ");
 		if (src.items_name)
 			escape_json(&spec, src.items_name);
