@@ -53,6 +53,7 @@ CREATE TABLE coldstart.models (
 	trained_at    timestamptz NOT NULL DEFAULT now(),
 	train_seconds double precision,
 	items_refreshed_at timestamptz,
+	items_removed bigint[],
 	PRIMARY KEY (name, version)
 );
 CREATE UNIQUE INDEX models_one_active ON coldstart.models (name) WHERE active;
@@ -71,6 +72,8 @@ COMMENT ON COLUMN coldstart.models.trained_at IS 'when training finished';
 COMMENT ON COLUMN coldstart.models.train_seconds IS 'wall time of the training run';
 COMMENT ON COLUMN coldstart.models.items_refreshed_at IS
 	'when refresh_items() last stored vectors of items added after training';
+COMMENT ON COLUMN coldstart.models.items_removed IS
+	'items of the model that refresh_items() found gone from the items table: not recommended';
 
 CREATE TABLE coldstart.item_extras (
 	name    text NOT NULL,
@@ -133,31 +136,34 @@ COMMENT ON FUNCTION coldstart.rows_support(internal) IS
 	'planner support of the set-returning functions: their row count is the k or the size asked for';
 
 CREATE FUNCTION coldstart.recommend(user_id bigint, k integer DEFAULT 10, model text DEFAULT NULL,
-                                    exclude_seen boolean DEFAULT true)
+                                    exclude_seen boolean DEFAULT true,
+                                    candidates bigint[] DEFAULT NULL, exclude bigint[] DEFAULT NULL)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
 	SET search_path = pg_catalog, pg_temp
 	SUPPORT coldstart.rows_support;
-COMMENT ON FUNCTION coldstart.recommend(bigint, integer, text, boolean) IS
-	'top k items for a user, from the behaviours and attributes in the tables right now';
+COMMENT ON FUNCTION coldstart.recommend(bigint, integer, text, boolean, bigint[], bigint[]) IS
+	'top k items for a user, from the behaviours and attributes in the tables right now; only among candidates when given, never those in exclude';
 
 CREATE FUNCTION coldstart.recommend_for_items(items bigint[], actions text[] DEFAULT NULL,
                                               k integer DEFAULT 10, model text DEFAULT NULL,
-                                              user_attrs jsonb DEFAULT NULL)
+                                              user_attrs jsonb DEFAULT NULL,
+                                              candidates bigint[] DEFAULT NULL, exclude bigint[] DEFAULT NULL)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_recommend_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
 	SET search_path = pg_catalog, pg_temp
 	SUPPORT coldstart.rows_support;
-COMMENT ON FUNCTION coldstart.recommend_for_items(bigint[], text[], integer, text, jsonb) IS
-	'top k items for an anonymous session: the items it touched (oldest first), their actions and optional attributes';
+COMMENT ON FUNCTION coldstart.recommend_for_items(bigint[], text[], integer, text, jsonb, bigint[], bigint[]) IS
+	'top k items for an anonymous session: the items it touched (oldest first), their actions and optional attributes; only among candidates when given, never those in exclude';
 
-CREATE FUNCTION coldstart.similar_items(item_id bigint, k integer DEFAULT 10, model text DEFAULT NULL)
+CREATE FUNCTION coldstart.similar_items(item_id bigint, k integer DEFAULT 10, model text DEFAULT NULL,
+                                        candidates bigint[] DEFAULT NULL, exclude bigint[] DEFAULT NULL)
 	RETURNS TABLE (item_id bigint, score double precision, probability double precision, rank integer)
 	AS 'MODULE_PATHNAME', 'coldstart_similar_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10
 	SET search_path = pg_catalog, pg_temp
 	SUPPORT coldstart.rows_support;
-COMMENT ON FUNCTION coldstart.similar_items(bigint, integer, text) IS
-	'items a shopper who has just viewed item_id is most likely to want; works for items added after training';
+COMMENT ON FUNCTION coldstart.similar_items(bigint, integer, text, bigint[], bigint[]) IS
+	'items a shopper who has just viewed item_id is most likely to want; works for items added after training; only among candidates when given, never those in exclude';
 
 CREATE FUNCTION coldstart.refresh_items(model text DEFAULT NULL) RETURNS integer
 	AS 'MODULE_PATHNAME', 'coldstart_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE

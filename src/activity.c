@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "actions.h"
+#include "coldstart.h"
 
 /* Day numbers (days since 2000-01-01 UTC) of finite timestamps: [DAY_MIN, DAY_END). */
 #define DAY_MIN ((int64) DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE)
@@ -92,15 +93,6 @@ timestamp_day(TimestampTz ts)
 	return (int32) day;
 }
 
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Sort and deduplicate the unsorted tail into the sorted head. */
 static void
 dayset_compact(DaySet *s)
@@ -112,7 +104,7 @@ dayset_compact(DaySet *s)
 	if (s->bits != NULL || ntail == 0)
 		return;
 
-	qsort(tail, ntail, sizeof(int32), cmp_int32);
+	qsort(tail, ntail, sizeof(int32), cs_cmp_int32);
 	for (int32 i = 0; i < ntail; i++)
 		if (n == 0 || tail[i] != tail[n - 1])
 			tail[n++] = tail[i];

@@ -24,4 +24,14 @@ extern int	cs_max_items;
 /* Resolve a model name argument: NULL means coldstart.default_model. */
 extern const char *cs_model_name_or_default(text *arg);
 
+/* qsort() comparator of int32 values, ascending. */
+static inline int
+cs_cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
 #endif							/* COLDSTART_H */

@@ -56,16 +56,116 @@ model_arg(FunctionCallInfo fcinfo, int argno)
 	return name;
 }
 
-/* Score for u, pick the top k and return them as the function's rows. */
+/*
+ * What the caller allows and forbids beyond the seen items: the candidates'
+ * ids (NULL: every item) and, once a model is at hand, their positions in
+ * s->scores, sorted and distinct; and the ids of the items to leave out.
+ */
+typedef struct ItemFilter
+{
+	int64	   *candidates;
+	int			n_candidates;
+	int32	   *allowed;
+	int			n_allowed;
+	int64	   *forbidden;
+	int			n_forbidden;
+} ItemFilter;
+
+/*
+ * A bigint[] argument as ids, NULL elements skipped; NULL when the argument
+ * is NULL or absent (a C function declared with fewer arguments).
+ */
+static int64 *
+id_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
+{
+	ArrayType  *a;
+	Datum	   *e;
+	bool	   *isnull;
+	int			ne;
+	int64	   *ids;
+
+	*n = 0;
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(a, INT8OID, 8, true, TYPALIGN_DOUBLE, &e, &isnull, &ne);
+	ids = palloc(sizeof(int64) * Max(ne, 1));
+	for (int j = 0; j < ne; j++)
+		if (!isnull[j])
+			ids[(*n)++] = DatumGetInt64(e[j]);
+	return ids;
+}
+
+/* The filter of arguments candidates and exclude (argument numbers). */
+static void
+filter_args(FunctionCallInfo fcinfo, int cand_arg, int excl_arg, ItemFilter *f)
+{
+	f->candidates = id_array_arg(fcinfo, cand_arg, "candidates", &f->n_candidates);
+	f->allowed = NULL;
+	f->n_allowed = 0;
+	f->forbidden = id_array_arg(fcinfo, excl_arg, "exclude", &f->n_forbidden);
+}
+
+/* Candidates as positions in the scores of s: unknown items drop out. */
+static void
+filter_resolve(CsServed *s, ItemFilter *f)
+{
+	int32	   *pos;
+	int			n = 0;
+
+	if (f->candidates == NULL)
+		return;
+	pos = palloc(sizeof(int32) * Max(f->n_candidates, 1));
+	for (int j = 0; j < f->n_candidates; j++)
+	{
+		int			i = cs_served_find(s, f->candidates[j]);
+
+		if (i >= 0)
+			pos[n++] = i;
+	}
+	qsort(pos, n, sizeof(int32), cs_cmp_int32);
+	f->n_allowed = 0;
+	for (int j = 0; j < n; j++)
+		if (f->n_allowed == 0 || pos[f->n_allowed - 1] != pos[j])
+			pos[f->n_allowed++] = pos[j];
+	f->allowed = pos;
+}
+
+/*
+ * Score for u, pick the top k (among the candidates, if any) and return them
+ * as the function's rows.
+ */
 static void
 emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *exclude,
-		 int n_exclude, int k)
+		 int n_exclude, const ItemFilter *f, int k)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	double		lse = cs_score_all(s, u, exclude, n_exclude);
+	int64	   *all_excluded = palloc(sizeof(int64) * Max(n_exclude + f->n_forbidden, 1));
+	double		lse;
 	int32	   *idx = palloc(sizeof(int32) * k);
 	float	   *val = palloc(sizeof(float) * k);
-	int			found = cs_topk(s->scores, s->n_total, k, idx, val);
+	int			found;
+
+	memcpy(all_excluded, exclude, sizeof(int64) * n_exclude);
+	memcpy(all_excluded + n_exclude, f->forbidden, sizeof(int64) * f->n_forbidden);
+	lse = cs_score_all(s, u, all_excluded, n_exclude + f->n_forbidden);
+	if (f->candidates == NULL)
+		found = cs_topk(s->scores, s->n_total, k, idx, val);
+	else
+	{
+		/* the candidates' scores in item order: ties still go to the lower item */
+		float	   *sub = palloc(sizeof(float) * Max(f->n_allowed, 1));
+
+		for (int j = 0; j < f->n_allowed; j++)
+			sub[j] = s->scores[f->allowed[j]];
+		found = cs_topk(sub, f->n_allowed, k, idx, val);
+		for (int r = 0; r < found; r++)
+			idx[r] = f->allowed[idx[r]];
+	}
 
 	for (int r = 0; r < found; r++)
 	{
@@ -88,7 +188,8 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
  */
 static void
 recommend_history(FunctionCallInfo fcinfo, CsServed *s, const CsHistItem *hist, int n_vector,
-				  int n_exclude, const int32 *rows, const float *w, int n_attr, int k)
+				  int n_exclude, const int32 *rows, const float *w, int n_attr,
+				  ItemFilter *f, int k)
 {
 	float	   *u = palloc(sizeof(float) * s->m.dim);
 	int64	   *exclude = palloc(sizeof(int64) * Max(n_exclude, 1));
@@ -96,7 +197,8 @@ recommend_history(FunctionCallInfo fcinfo, CsServed *s, const CsHistItem *hist, 
 	cs_user_vector(s, hist, n_vector, rows, w, n_attr, u);
 	for (int j = 0; j < n_exclude; j++)
 		exclude[j] = hist[j].item_id;
-	emit_top(fcinfo, s, u, exclude, n_exclude, k);
+	filter_resolve(s, f);
+	emit_top(fcinfo, s, u, exclude, n_exclude, f, k);
 }
 
 static int
@@ -119,6 +221,7 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 	int32	   *rows;
 	float	   *w;
 	int			n_attr;
+	ItemFilter	filter;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -133,6 +236,7 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("exclude_seen must not be NULL")));
 	exclude_seen = PG_GETARG_BOOL(3);
+	filter_args(fcinfo, 4, 5, &filter);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -144,7 +248,7 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 							 &hist);
 	n_attr = cs_user_attributes(s, user_id, &rows, &w);
 	recommend_history(fcinfo, s, hist, Min(n_hist, history_length(s)), exclude_seen ? n_hist : 0,
-					  rows, w, n_attr, k);
+					  rows, w, n_attr, &filter, k);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -210,6 +314,7 @@ coldstart_recommend_for_items(PG_FUNCTION_ARGS)
 	int32	   *rows;
 	float	   *w;
 	int			n_attr;
+	ItemFilter	filter;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -220,13 +325,14 @@ coldstart_recommend_for_items(PG_FUNCTION_ARGS)
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &hist);
 	k = check_k(fcinfo, 2);
 	name = model_arg(fcinfo, 3);
+	filter_args(fcinfo, 5, 6, &filter);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	s = cs_served_get(name);
 	n_attr = cs_jsonb_attributes(s, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &rows, &w);
-	recommend_history(fcinfo, s, hist, n_hist, n_hist, rows, w, n_attr, k);
+	recommend_history(fcinfo, s, hist, n_hist, n_hist, rows, w, n_attr, &filter, k);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -242,6 +348,7 @@ coldstart_similar_items(PG_FUNCTION_ARGS)
 	CsHistItem	h;
 	float	   *u;
 	float		b;
+	ItemFilter	filter;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -250,6 +357,7 @@ coldstart_similar_items(PG_FUNCTION_ARGS)
 	item_id = PG_GETARG_INT64(0);
 	k = check_k(fcinfo, 1);
 	name = model_arg(fcinfo, 2);
+	filter_args(fcinfo, 3, 4, &filter);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -266,7 +374,7 @@ coldstart_similar_items(PG_FUNCTION_ARGS)
 	h.item_id = item_id;
 	h.label = NULL;
 	h.ts = NAN;
-	recommend_history(fcinfo, s, &h, 1, 1, NULL, NULL, 0, k);
+	recommend_history(fcinfo, s, &h, 1, 1, NULL, NULL, 0, &filter, k);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -114,6 +114,46 @@ build_match_index(CsServed *s)
 	MemoryContextSwitchTo(old);
 }
 
+/* The model's items that refresh_items() found gone from the items table. */
+static void
+load_removed(CsServed *s)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	bool		isnull;
+	Datum		d;
+
+	if (s->removed)
+		pfree(s->removed);
+	s->removed = NULL;
+	s->n_removed = 0;
+	args[0] = CStringGetTextDatum(s->name);
+	args[1] = Int32GetDatum(s->version);
+	if (SPI_execute_with_args("SELECT items_removed FROM coldstart.models WHERE name = $1 AND version = $2",
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coldstart.models");
+	if (SPI_processed == 0)
+		return;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		ArrayType  *a = DatumGetArrayTypeP(d);
+		Datum	   *e;
+		bool	   *enull;
+		int			n;
+
+		deconstruct_array(a, INT8OID, 8, true, TYPALIGN_DOUBLE, &e, &enull, &n);
+		s->removed = MemoryContextAlloc(s->cxt, sizeof(int32) * Max(n, 1));
+		for (int j = 0; j < n; j++)
+		{
+			int			i = enull[j] ? -1 : cs_model_find_item(&s->m, DatumGetInt64(e[j]));
+
+			if (i >= 0)
+				s->removed[s->n_removed++] = i;
+		}
+	}
+}
+
 /* Vectors of items added after training (refresh_items()). */
 static void
 load_extras(CsServed *s)
@@ -207,6 +247,7 @@ load_extras(CsServed *s)
 	s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
 	MemoryContextSwitchTo(old);
 	build_match_index(s);
+	load_removed(s);
 }
 
 CsServed *
@@ -1003,6 +1044,8 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 		if (i >= 0)
 			sc[i] = -INFINITY;
 	}
+	for (int j = 0; j < s->n_removed; j++)
+		sc[s->removed[j]] = -INFINITY;
 	return lse;
 }
 
@@ -1019,6 +1062,9 @@ cs_refresh_items(const char *name)
 	const char *key;
 	int			count = 0;
 	Datum	   *elems = palloc(sizeof(Datum) * Max(m->dim, max_rows(m->item_columns, m->n_item_columns)));
+	bool	   *present = palloc0(sizeof(bool) * Max(m->n_items, 1));
+	Datum	   *removed = palloc(sizeof(Datum) * Max(m->n_items, 1));
+	int			n_removed = 0;
 
 	if (s->items == NULL)
 		ereport(ERROR,
@@ -1063,12 +1109,16 @@ cs_refresh_items(const char *name)
 			bool		isnull;
 			Datum		d = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
 			int64		id;
+			int			i;
 
 			if (isnull || !cs_is_id_type(TupleDescAttr(tt->tupdesc, 0)->atttypid))
 				continue;
 			id = cs_datum_to_id(d, TupleDescAttr(tt->tupdesc, 0)->atttypid);
-			if (cs_model_find_item(m, id) < 0)
+			i = cs_model_find_item(m, id);
+			if (i < 0)
 				ids[n++] = id;
+			else
+				present[i] = true;
 		}
 		SPI_freetuptable(tt);
 		if (n > 0)
@@ -1102,9 +1152,21 @@ cs_refresh_items(const char *name)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	if (SPI_execute_with_args("UPDATE coldstart.models SET items_refreshed_at = pg_catalog.clock_timestamp() "
-							  "WHERE name = $1 AND version = $2",
-							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+
+	/* the model's items gone from the items table are no longer served */
+	for (int i = 0; i < m->n_items; i++)
+		if (!present[i])
+			removed[n_removed++] = Int64GetDatum(m->item_ids[i]);
+	types[2] = INT8ARRAYOID;
+	args[2] = PointerGetDatum(construct_array(removed, n_removed, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args("UPDATE coldstart.models SET items_refreshed_at = pg_catalog.clock_timestamp(), "
+							  "items_removed = $3 WHERE name = $1 AND version = $2",
+							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark model \"%s\" as refreshed", name);
+	if (n_removed > 0)
+		ereport(NOTICE,
+				(errmsg("%d of the %d items model \"%s\" was trained on are no longer in %s and will not be recommended",
+						n_removed, m->n_items, name, s->items),
+				 errhint("They are listed in coldstart.models.items_removed; train the model again to drop them from it.")));
 	return count;
 }

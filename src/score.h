@@ -46,6 +46,10 @@ typedef struct CsServed
 	CsMatchIndex mi;
 	CsMatchProfile prof;		/* of the user last given to cs_user_vector() */
 
+	/* model items removed from the items table (refresh_items()): positions */
+	int			n_removed;
+	int32	   *removed;
+
 	int			n_total;		/* n_items + n_extra */
 	float	   *scores;			/* [n_total], reused by every call */
 
@@ -106,13 +110,16 @@ extern bool cs_item_vector(CsServed *s, int64 item_id, float *v, float *b);
 
 /*
  * Score every item for u (and the content-match profile that the last
- * cs_user_vector() call left) into s->scores; the items listed in "exclude" get
- * -INFINITY.  Returns log(sum(exp(score))) over the whole catalogue (before
+ * cs_user_vector() call left) into s->scores; the items listed in "exclude"
+ * and those removed from the items table get -INFINITY.  Returns log(sum(exp(score))) over the whole catalogue (before
  * exclusion), for probabilities.
  */
 extern double cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude);
 
-/* Compute and store vectors of items added to the items table since training. */
+/*
+ * Compute and store vectors of items added to the items table since training,
+ * and the list of the model's items no longer in it.
+ */
 extern int	cs_refresh_items(const char *name);
 
 #endif							/* CS_SCORE_H */

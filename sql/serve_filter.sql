@@ -1,0 +1,133 @@
+--
+-- Serving with filters: candidates (only these items may be returned: in
+-- stock, on this category page) and exclude (never these: in the cart, shown
+-- already).  The filtered list is the unfiltered ranking with the other
+-- items taken out, scores and probabilities unchanged: checked against the
+-- whole catalogue ranked, for recommend(), recommend_for_items() and
+-- similar_items().
+--
+CREATE EXTENSION coldstart;
+SET client_min_messages = warning;
+CREATE SCHEMA sf;
+
+-- two clusters: items 1..20 sci-fi, 21..40 romance; even users sci-fi, odd
+-- users romance
+CREATE TABLE sf.items (item_id bigint PRIMARY KEY, genre text NOT NULL);
+INSERT INTO sf.items SELECT i, CASE WHEN i <= 20 THEN 'scifi' ELSE 'romance' END FROM generate_series(1, 40) i;
+CREATE TABLE sf.behaviours (user_id bigint, item_id bigint, action text, ts timestamptz);
+INSERT INTO sf.behaviours
+SELECT u, (u % 2) * 20 + 1 + (u * 3 + j * 7) % 20, CASE WHEN (u + j) % 3 = 0 THEN 'buy' ELSE 'pv' END,
+       '2026-05-01 00:00+00'::timestamptz + u * interval '1 day' + j * interval '1 hour'
+FROM generate_series(1, 120) u, generate_series(0, 5) j;
+SELECT s -> 'items' AS items
+FROM coldstart.train('sf', 'sf.behaviours', 'sf.items', NULL,
+                     '{"dim": 8, "epochs": 4, "seed": 3, "validation_fraction": 0}') s;
+SET coldstart.default_model = 'sf';
+
+-- The rows of a call as text, and those of the same call without filters,
+-- ranked over the whole catalogue, kept where the filter allows and
+-- renumbered: the two must be equal.
+CREATE FUNCTION sf.rows(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+BEGIN
+	EXECUTE format('SELECT coalesce(string_agg(format(''%%s:%%s:%%s:%%s'', rank, item_id, score, probability), '' '' ORDER BY rank), '''') FROM %s', q) INTO r;
+	RETURN r;
+END
+$$;
+CREATE FUNCTION sf.expected(q text, k int, candidates bigint[], exclude bigint[]) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	r text;
+BEGIN
+	EXECUTE format($f$
+		SELECT coalesce(string_agg(format('%%s:%%s:%%s:%%s', n, item_id, score, probability), ' ' ORDER BY n), '')
+		FROM (SELECT row_number() OVER (ORDER BY rank) AS n, item_id, score, probability
+		      FROM %s
+		      WHERE ($1 IS NULL OR item_id = ANY ($1)) AND ($2 IS NULL OR item_id <> ALL ($2))
+		      ORDER BY rank LIMIT $3) t$f$, q) INTO r USING candidates, exclude, k;
+	RETURN r;
+END
+$$;
+
+CREATE FUNCTION sf.rows_items(q text) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+	r bigint[];
+BEGIN
+	EXECUTE format('SELECT array_agg(item_id ORDER BY rank) FROM %s', q) INTO r;
+	RETURN r;
+END
+$$;
+
+-- user 2 (sci-fi) has seen some sci-fi items; 999 and 1000 are not items
+SELECT t.n, t.what, sf.rows(t.filtered) = sf.expected(t.whole, t.k, t.cand, t.excl) AS same_as_whole_ranking_filtered,
+       array_length(sf.rows_items(t.filtered), 1) AS rows,
+       CASE WHEN t.n <= 5 THEN (SELECT count(DISTINCT b.item_id) FROM sf.behaviours b
+                                WHERE b.user_id = 2 AND b.item_id = ANY (sf.rows_items(t.filtered))) END AS seen_returned
+FROM (VALUES
+  (1, 'candidates', 5, '{1,2,3,4,5,6,7,8,9,10,21,22,23}'::bigint[], NULL::bigint[],
+   $$coldstart.recommend(2, 5, candidates => '{1,2,3,4,5,6,7,8,9,10,21,22,23}')$$, $$coldstart.recommend(2, 60)$$),
+  (2, 'exclude', 5, NULL, '{1,2,3,4,5,6,7,8,9,10}',
+   $$coldstart.recommend(2, 5, exclude => '{1,2,3,4,5,6,7,8,9,10}')$$, $$coldstart.recommend(2, 60)$$),
+  (3, 'both: exclude wins', 10, '{21,22,23,24,25}', '{22,24}',
+   $$coldstart.recommend(2, 10, candidates => '{21,22,23,24,25}', exclude => '{22,24}')$$, $$coldstart.recommend(2, 60)$$),
+  (4, 'duplicates, NULLs and unknown ids in candidates', 10, '{30,31}', NULL,
+   $$coldstart.recommend(2, 10, candidates => '{31,NULL,30,999,31,1000}')$$, $$coldstart.recommend(2, 60)$$),
+  (5, 'seen items kept, then filtered', 4, '{1,2,3,4,5,6,7,8}', NULL,
+   $$coldstart.recommend(2, 4, exclude_seen => false, candidates => '{1,2,3,4,5,6,7,8}')$$,
+   $$coldstart.recommend(2, 60, exclude_seen => false)$$),
+  (6, 'anonymous session', 3, '{21,25,29,33,37}', '{25}',
+   $$coldstart.recommend_for_items('{4}', NULL, 3, candidates => '{21,25,29,33,37}', exclude => '{25}')$$,
+   $$coldstart.recommend_for_items('{4}', NULL, 60)$$),
+  (7, 'similar items', 4, NULL, '{1,2,3}',
+   $$coldstart.similar_items(4, 4, exclude => '{1,2,3}')$$, $$coldstart.similar_items(4, 60)$$),
+  (8, 'similar items among candidates', 2, '{35,36,4,5}', NULL,
+   $$coldstart.similar_items(4, 2, candidates => '{35,36,4,5}')$$, $$coldstart.similar_items(4, 60)$$)
+) AS t(n, what, k, cand, excl, filtered, whole)
+ORDER BY t.n;
+
+-- what the equality above rests on: the unfiltered lists hold the items the
+-- filters take out (else a filter that did nothing would pass)
+SELECT (SELECT count(*) FROM coldstart.recommend(2, 5) WHERE item_id <= 10) AS top5_in_1_to_10,
+       (SELECT count(*) FROM coldstart.recommend(2, 5) WHERE item_id NOT IN (1,2,3,4,5,6,7,8,9,10,21,22,23)) AS top5_outside_candidates,
+       (SELECT count(*) FROM coldstart.similar_items(4, 4) WHERE item_id IN (1, 2, 3)) AS similar_top4_in_1_to_3;
+
+-- an empty candidate list returns nothing; fewer candidates than k, as many rows
+SELECT count(*) AS none FROM coldstart.recommend(2, 10, candidates => '{}');
+SELECT count(*) AS only_unknown FROM coldstart.recommend(2, 10, candidates => '{999, NULL}');
+SELECT item_id, rank FROM coldstart.recommend(2, 10, candidates => '{33, 21}') ORDER BY rank;
+-- NULL means no filter
+SELECT sf.rows($$coldstart.recommend(2, 5, candidates => NULL, exclude => NULL)$$) =
+       sf.rows($$coldstart.recommend(2, 5)$$) AS null_is_no_filter;
+-- an item added after training is a candidate once refresh_items() has scored it
+INSERT INTO sf.items VALUES (41, 'scifi');
+SELECT count(*) AS before_refresh FROM coldstart.recommend(2, 10, candidates => '{41}');
+SELECT coldstart.refresh_items('sf') AS refreshed;
+SELECT item_id, rank FROM coldstart.recommend(2, 10, candidates => '{41}');
+SELECT (SELECT count(*) FROM coldstart.recommend(2, 60) WHERE item_id = 41) AS listed,
+       (SELECT count(*) FROM coldstart.recommend(2, 60, exclude => '{41}') WHERE item_id = 41) AS excluded;
+
+-- bad arrays
+SELECT * FROM coldstart.recommend(2, 5, candidates => '{{1,2},{3,4}}');
+SELECT * FROM coldstart.recommend_for_items('{4}', NULL, 5, exclude => '{{1},{2}}');
+SELECT * FROM coldstart.similar_items(4, 5, candidates => '{{1}}');
+
+-- items deleted from the items table: refresh_items() lists them, and they are
+-- no longer recommended (nor candidates); back in the table, back in the lists
+SELECT item_id AS top_item FROM coldstart.recommend(2, 1) \gset
+SELECT sf.rows_items($$coldstart.recommend(2, 5)$$) AS top5_before \gset
+DELETE FROM sf.items WHERE item_id = :top_item;
+SET client_min_messages = notice;
+SELECT coldstart.refresh_items('sf') AS refreshed;
+SET client_min_messages = warning;
+SELECT items_removed = ARRAY[:top_item]::bigint[] AS listed_as_removed FROM coldstart.models WHERE name = 'sf' AND active;
+SELECT (SELECT count(*) FROM coldstart.recommend(2, 60) WHERE item_id = :top_item) AS recommended,
+       (SELECT count(*) FROM coldstart.recommend(2, 10, candidates => ARRAY[:top_item]::bigint[])) AS as_candidate,
+       (SELECT count(*) FROM coldstart.recommend_for_items('{}', NULL, 60) WHERE item_id = :top_item) AS anonymous,
+       (SELECT count(*) FROM coldstart.similar_items(:top_item, 5)) AS its_similar_items;
+-- the rest of the list moves up by one
+SELECT sf.rows_items($$coldstart.recommend(2, 4)$$) = (:'top5_before'::bigint[])[2:5] AS rest_moved_up;
+INSERT INTO sf.items SELECT :top_item, CASE WHEN :top_item <= 20 THEN 'scifi' ELSE 'romance' END;
+SELECT coldstart.refresh_items('sf') AS refreshed;
+SELECT items_removed AS removed_now FROM coldstart.models WHERE name = 'sf' AND active;
+SELECT item_id = :top_item AS top_again FROM coldstart.recommend(2, 1);
