@@ -50,20 +50,15 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION sf.rows_items(q text) RETURNS bigint[] LANGUAGE plpgsql AS $$
-DECLARE
-	r bigint[];
-BEGIN
-	EXECUTE format('SELECT array_agg(item_id ORDER BY rank) FROM %s', q) INTO r;
-	RETURN r;
-END
-$$;
+-- the item ids of a call, in rank order
+CREATE FUNCTION sf.ids(q text, OUT ids bigint[]) LANGUAGE plpgsql AS
+$$ BEGIN EXECUTE 'SELECT array_agg(item_id ORDER BY rank) FROM ' || q INTO ids; END $$;
 
 -- user 2 (sci-fi) has seen some sci-fi items; 999 and 1000 are not items
 SELECT t.n, t.what, sf.rows(t.filtered) = sf.expected(t.whole, t.k, t.cand, t.excl) AS same_as_whole_ranking_filtered,
-       array_length(sf.rows_items(t.filtered), 1) AS rows,
+       array_length(sf.ids(t.filtered), 1) AS rows,
        CASE WHEN t.n <= 5 THEN (SELECT count(DISTINCT b.item_id) FROM sf.behaviours b
-                                WHERE b.user_id = 2 AND b.item_id = ANY (sf.rows_items(t.filtered))) END AS seen_returned
+                                WHERE b.user_id = 2 AND b.item_id = ANY (sf.ids(t.filtered))) END AS seen_returned
 FROM (VALUES
   (1, 'candidates', 5, '{1,2,3,4,5,6,7,8,9,10,21,22,23}'::bigint[], NULL::bigint[],
    $$coldstart.recommend(2, 5, candidates => '{1,2,3,4,5,6,7,8,9,10,21,22,23}')$$, $$coldstart.recommend(2, 60)$$),
@@ -115,7 +110,7 @@ SELECT * FROM coldstart.similar_items(4, 5, candidates => '{{1}}');
 -- items deleted from the items table: refresh_items() lists them, and they are
 -- no longer recommended (nor candidates); back in the table, back in the lists
 SELECT item_id AS top_item FROM coldstart.recommend(2, 1) \gset
-SELECT sf.rows_items($$coldstart.recommend(2, 5)$$) AS top5_before \gset
+SELECT sf.ids($$coldstart.recommend(2, 5)$$) AS top5_before \gset
 DELETE FROM sf.items WHERE item_id = :top_item;
 SET client_min_messages = notice;
 SELECT coldstart.refresh_items('sf') AS refreshed;
@@ -126,7 +121,7 @@ SELECT (SELECT count(*) FROM coldstart.recommend(2, 60) WHERE item_id = :top_ite
        (SELECT count(*) FROM coldstart.recommend_for_items('{}', NULL, 60) WHERE item_id = :top_item) AS anonymous,
        (SELECT count(*) FROM coldstart.similar_items(:top_item, 5)) AS its_similar_items;
 -- the rest of the list moves up by one
-SELECT sf.rows_items($$coldstart.recommend(2, 4)$$) = (:'top5_before'::bigint[])[2:5] AS rest_moved_up;
+SELECT sf.ids($$coldstart.recommend(2, 4)$$) = (:'top5_before'::bigint[])[2:5] AS rest_moved_up;
 INSERT INTO sf.items SELECT :top_item, CASE WHEN :top_item <= 20 THEN 'scifi' ELSE 'romance' END;
 SELECT coldstart.refresh_items('sf') AS refreshed;
 SELECT items_removed AS removed_now FROM coldstart.models WHERE name = 'sf' AND active;
