@@ -165,6 +165,13 @@ CREATE FUNCTION coldstart.similar_items(item_id bigint, k integer DEFAULT 10, mo
 COMMENT ON FUNCTION coldstart.similar_items(bigint, integer, text, bigint[], bigint[]) IS
 	'items a shopper who has just viewed item_id is most likely to want; works for items added after training; only among candidates when given, never those in exclude';
 
+CREATE FUNCTION coldstart.explain(user_id bigint, item_id bigint, model text DEFAULT NULL)
+	RETURNS TABLE (part text, detail text, contribution double precision)
+	AS 'MODULE_PATHNAME', 'coldstart_explain' LANGUAGE C STABLE PARALLEL SAFE ROWS 20
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION coldstart.explain(bigint, bigint, text) IS
+	'why recommend() scores the item as it does for the user: the score split into its terms (item bias, prior, each attribute, each behaviour, hidden layer, content match), which add up to it';
+
 CREATE FUNCTION coldstart.refresh_items(model text DEFAULT NULL) RETURNS integer
 	AS 'MODULE_PATHNAME', 'coldstart_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;

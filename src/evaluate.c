@@ -534,7 +534,7 @@ score_coldstart(const Eval *e, CsServed *s, int u, int n)
 	float	   *vec = palloc(sizeof(float) * s->m.dim);
 
 	user_attr_rows(e, u, &rows, &w, &n_attr);
-	cs_user_vector(s, hist, n_hist, rows, w, n_attr, vec);
+	cs_user_vector(s, hist, n_hist, rows, w, n_attr, vec, NULL);
 	cs_score_all(s, vec, NULL, 0);
 	pfree(vec);
 	pfree(hist);
@@ -900,7 +900,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				int			n_attr = cs_user_attributes(live, e.ds->hist.user_ids[u], &rows, &w);
 				float	   *vec = palloc(sizeof(float) * live->m.dim);
 
-				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec);
+				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec, NULL);
 				cs_score_all(live, vec, NULL, 0);
 				/* the live catalogue can lack items only test users touched */
 				for (int x = 0; x < ds->n_items; x++)

@@ -194,17 +194,11 @@ recommend_history(FunctionCallInfo fcinfo, CsServed *s, const CsHistItem *hist, 
 	float	   *u = palloc(sizeof(float) * s->m.dim);
 	int64	   *exclude = palloc(sizeof(int64) * Max(n_exclude, 1));
 
-	cs_user_vector(s, hist, n_vector, rows, w, n_attr, u);
+	cs_user_vector(s, hist, n_vector, rows, w, n_attr, u, NULL);
 	for (int j = 0; j < n_exclude; j++)
 		exclude[j] = hist[j].item_id;
 	filter_resolve(s, f);
 	emit_top(fcinfo, s, u, exclude, n_exclude, f, k);
-}
-
-static int
-history_length(CsServed *s)
-{
-	return cs_history_length > 0 ? cs_history_length : s->m.history_length;
 }
 
 PG_FUNCTION_INFO_V1(coldstart_recommend);
@@ -244,10 +238,10 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 	s = cs_served_get(name);
 	/* one read: the newest behaviours make the vector, all of them the "seen" items */
 	n_hist = cs_read_history(s, user_id,
-							 exclude_seen ? Max(history_length(s), cs_seen_limit) : history_length(s),
+							 exclude_seen ? Max(cs_served_history_length(s), cs_seen_limit) : cs_served_history_length(s),
 							 &hist);
 	n_attr = cs_user_attributes(s, user_id, &rows, &w);
-	recommend_history(fcinfo, s, hist, Min(n_hist, history_length(s)), exclude_seen ? n_hist : 0,
+	recommend_history(fcinfo, s, hist, Min(n_hist, cs_served_history_length(s)), exclude_seen ? n_hist : 0,
 					  rows, w, n_attr, &filter, k);
 	SPI_finish();
 	return (Datum) 0;

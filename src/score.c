@@ -898,7 +898,8 @@ cs_item_vector(CsServed *s, int64 item_id, float *v, float *b)
 
 void
 cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
-			   const int32 *attr_rows, const float *attr_w, int n_attr, float *u)
+			   const int32 *attr_rows, const float *attr_w, int n_attr, float *u,
+			   CsUserParts *parts)
 {
 	const CsModel *m = &s->m;
 	int			d = m->dim;
@@ -955,10 +956,14 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 		float		omega;
 		int			i = src[j];
 
+		if (parts != NULL)
+			parts->omega[j] = 0;
 		if (vec[j] == NULL || sum + m->history_prior <= 0)
 			continue;
 		n_used++;
 		omega = (float) (w[j] / (sum + m->history_prior));
+		if (parts != NULL)
+			parts->omega[j] = omega;
 		cblas_saxpy(d, omega, vec[j], 1, h, 1);
 		/* the same weights make the content-match profile */
 		if (i >= 0 && i < m->n_items)
@@ -987,6 +992,12 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 		m->hidden_w1, m->hidden_b1, m->hidden_w2, m->size_vectors};
 
 		cs_net_users(&net, 1, h, &n_used, attr_start, attr_rows, attr_w, ulin, z, u);
+	}
+	if (parts != NULL)
+	{
+		memcpy(parts->vec, vec, sizeof(float *) * n_hist);
+		memcpy(parts->ulin, ulin, sizeof(float) * d);
+		parts->n_used = n_used;
 	}
 }
 

@@ -11,6 +11,7 @@
 #include "executor/spi.h"
 #include "utils/jsonb.h"
 
+#include "coldstart.h"
 #include "model_format.h"
 #include "net.h"
 #include "options.h"
@@ -87,17 +88,38 @@ extern void cs_served_forget(const char *name);
 /* Index of an item in the scores vector (model items, then extras), or -1. */
 extern int	cs_served_find(const CsServed *s, int64 item_id);
 
+/* How many of a user's latest behaviours make u(x): the setting, or the model's. */
+static inline int
+cs_served_history_length(const CsServed *s)
+{
+	return cs_history_length > 0 ? cs_history_length : s->m.history_length;
+}
+
 /* A user's most recent behaviours (newest first), read live. */
 extern int	cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out);
 
 /*
+ * What cs_user_vector() made u(x) of, for explain(): per behaviour of the
+ * history, the item vector it used (NULL: an item nobody knows, left out)
+ * and its weight in the history mean; the number of behaviours the mean was
+ * taken over; and u_lin, u(x) before the hidden layer.
+ */
+typedef struct CsUserParts
+{
+	const float **vec;			/* [n_hist] */
+	float	   *omega;			/* [n_hist] */
+	int32		n_used;
+	float	   *ulin;			/* [dim] */
+} CsUserParts;
+
+/*
  * The user vector u(x) of a history and attribute rows.  Items the model
  * does not know are looked up in the items table and scored from their
- * features.  attr_rows/attr_w may be empty.
+ * features.  attr_rows/attr_w may be empty; parts may be NULL.
  */
 extern void cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 						   const int32 *attr_rows, const float *attr_w, int n_attr,
-						   float *u);
+						   float *u, CsUserParts *parts);
 
 /* Attribute rows of a user read live from the users table. */
 extern int	cs_user_attributes(CsServed *s, int64 user_id, int32 **rows, float **weights);

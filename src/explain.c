@@ -1,0 +1,210 @@
+/*
+ * explain.c
+ *	  explain(user_id, item_id): why recommend() gives a user an item the
+ *	  score it gives.
+ *
+ * The score s(x, i) = u(x) . v_i + b_i + match(x, i) is a sum, and so is
+ * u(x) before the hidden layer:
+ *
+ *	  u_lin = u0 + S[size] + sum_a A[a] + W sum_j omega_j v_j
+ *
+ * so each known thing about the user adds its own term to the score: the
+ * prior (u0 + S[size]) . v_i, each attribute A[a] . v_i, each behaviour
+ * omega_j (W v_j) . v_i; then the hidden layer (u - u_lin) . v_i, the item's
+ * bias, and the content match of each of the item's feature values.  The
+ * rows add up to the score recommend() reports, to float rounding.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "blas.h"
+#include "coldstart.h"
+#include "score.h"
+
+/* The column of value row "row" among columns cols[0..n), or NULL. */
+static const CsColumn *
+column_of(const CsColumn *cols, int n, int row)
+{
+	for (int c = 0; c < n; c++)
+		if (cols[c].kind != CS_COL_DENSE && row >= cols[c].first && row < cols[c].first + cols[c].count)
+			return &cols[c];
+	return NULL;
+}
+
+/* "column = value", or for a numeric bucket "column in [a, b)". */
+static char *
+value_name(const CsModel *m, const CsColumn *cols, int n_cols, const uint32 *values, int row)
+{
+	const CsColumn *col = column_of(cols, n_cols, row);
+	const char *name;
+	int			b;
+	const double *e;
+
+	if (col == NULL)
+		return psprintf("value row %d", row);
+	name = m->strings + col->name;
+	if (col->kind != CS_COL_NUMERIC)
+		return psprintf("%s = %s", name, m->strings + values[row]);
+	b = row - col->first;
+	e = m->edges + col->first_edge;
+	if (col->count <= 1)
+		return psprintf("%s (any value)", name);
+	if (b == 0)
+		return psprintf("%s < %g", name, e[0]);
+	if (b == col->count - 1)
+		return psprintf("%s >= %g", name, e[b - 1]);
+	return psprintf("%s in [%g, %g)", name, e[b - 1], e[b]);
+}
+
+static void
+put_row(ReturnSetInfo *rsinfo, const char *part, const char *detail, double contribution)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, detail == NULL, false};
+
+	values[0] = CStringGetTextDatum(part);
+	values[1] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	values[2] = Float8GetDatum(contribution);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* The feature rows of item position i (model items, then extras). */
+static int
+item_rows(const CsServed *s, int i, const int32 **rows, const float **weights)
+{
+	const CsModel *m = &s->m;
+	int64		a,
+				z;
+
+	if (i < m->n_items)
+	{
+		a = m->item_row_start[i];
+		z = m->item_row_start[i + 1];
+		*rows = m->item_rows + a;
+		*weights = m->item_row_weights + a;
+	}
+	else
+	{
+		int			e = i - m->n_items;
+
+		a = s->extra_row_start[e];
+		z = s->extra_row_start[e + 1];
+		*rows = s->extra_rows + a;
+		*weights = s->extra_row_weights + a;
+	}
+	return (int) (z - a);
+}
+
+PG_FUNCTION_INFO_V1(coldstart_explain);
+Datum
+coldstart_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		user_id,
+				item_id;
+	const char *name;
+	CsServed   *s;
+	const CsModel *m;
+	int			d,
+				pos,
+				n_hist,
+				n_attr,
+				n_rows;
+	CsHistItem *hist;
+	int32	   *attr_rows;
+	float	   *attr_w;
+	float	   *u,
+			   *v,
+			   *tmp;
+	float		b;
+	CsUserParts parts;
+	const int32 *rows;
+	const float *rw;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "user_id" : "item_id")));
+	user_id = PG_GETARG_INT64(0);
+	item_id = PG_GETARG_INT64(1);
+	name = cs_model_name_or_default(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	m = &s->m;
+	d = m->dim;
+	pos = cs_served_find(s, item_id);
+	if (pos < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("item " INT64_FORMAT " is not in the catalogue of model \"%s\"", item_id, name),
+				 errhint("An item added to the items table after training is scored once coldstart.refresh_items('%s') has run.",
+						 name)));
+
+	/* the user as recommend() sees them */
+	n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);
+	n_attr = cs_user_attributes(s, user_id, &attr_rows, &attr_w);
+	u = palloc(sizeof(float) * d);
+	parts.vec = palloc(sizeof(float *) * Max(n_hist, 1));
+	parts.omega = palloc(sizeof(float) * Max(n_hist, 1));
+	parts.ulin = palloc(sizeof(float) * d);
+	cs_user_vector(s, hist, n_hist, attr_rows, attr_w, n_attr, u, &parts);
+
+	v = palloc(sizeof(float) * d);
+	tmp = palloc(sizeof(float) * d);
+	if (!cs_item_vector(s, item_id, v, &b))
+		elog(ERROR, "item " INT64_FORMAT " has no vector", item_id);
+
+	put_row(rsinfo, "item bias", NULL, b);
+
+	/* the prior: u0 and the vector of the history's size */
+	memcpy(tmp, m->user_base, sizeof(float) * d);
+	if (m->size_vectors != NULL)
+		cblas_saxpy(d, 1.0f, m->size_vectors + (Size) cs_size_bucket(parts.n_used) * d, 1, tmp, 1);
+	put_row(rsinfo, "prior", psprintf(parts.n_used == 1 ? "%d behaviour" : "%d behaviours", parts.n_used),
+			cblas_sdot(d, tmp, 1, v, 1));
+
+	for (int k = 0; k < n_attr; k++)
+		put_row(rsinfo, "attribute",
+				value_name(m, m->user_columns, m->n_user_columns, m->user_values, attr_rows[k]),
+				attr_w[k] * cblas_sdot(d, m->user_value_vectors + (Size) attr_rows[k] * d, 1, v, 1));
+
+	/* each behaviour: omega_j (W v_j) . v_i, newest first */
+	for (int j = 0; j < n_hist; j++)
+	{
+		if (parts.vec[j] == NULL || parts.omega[j] == 0)
+			continue;
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, 1.0f, m->history, d, parts.vec[j], 1, 0.0f, tmp, 1);
+		put_row(rsinfo, "behaviour",
+				psprintf("item " INT64_FORMAT " (%s, weight %.3g)", hist[j].item_id,
+						 hist[j].label ? hist[j].label : "view", parts.omega[j]),
+				parts.omega[j] * cblas_sdot(d, tmp, 1, v, 1));
+	}
+
+	if (m->hidden > 0)
+	{
+		for (int j = 0; j < d; j++)
+			tmp[j] = u[j] - parts.ulin[j];
+		put_row(rsinfo, "hidden layer", NULL, cblas_sdot(d, tmp, 1, v, 1));
+	}
+
+	/* the content match: gamma[column] x_ik H_k for each of the item's values */
+	n_rows = item_rows(s, pos, &rows, &rw);
+	for (int r = 0; r < n_rows; r++)
+		for (int q = 0; q < s->prof.n; q++)
+			if (s->prof.rows[q] == rows[r] && s->prof.vals[q] != 0 && m->match_weights != NULL)
+				put_row(rsinfo, "content match",
+						value_name(m, m->item_columns, m->n_item_columns, m->item_values, rows[r]),
+						m->match_weights[s->mi.value_col[rows[r]]] * rw[r] * s->prof.vals[q]);
+	s->prof.n = 0;
+	SPI_finish();
+	return (Datum) 0;
+}
