@@ -120,9 +120,20 @@ SELECT (SELECT count(*) FROM coldstart.recommend(2, 60) WHERE item_id = :top_ite
        (SELECT count(*) FROM coldstart.recommend(2, 10, candidates => ARRAY[:top_item]::bigint[])) AS as_candidate,
        (SELECT count(*) FROM coldstart.recommend_for_items('{}', NULL, 60) WHERE item_id = :top_item) AS anonymous,
        (SELECT count(*) FROM coldstart.similar_items(:top_item, 5)) AS its_similar_items;
+-- it is out of the catalogue: the probabilities of all the others add up to 1
+SELECT abs(sum(probability) - 1) < 1e-6 AS softmax_over_the_rest, count(*) AS items
+FROM coldstart.recommend(2, 100, exclude_seen => false);
 -- the rest of the list moves up by one
 SELECT sf.ids($$coldstart.recommend(2, 4)$$) = (:'top5_before'::bigint[])[2:5] AS rest_moved_up;
 INSERT INTO sf.items SELECT :top_item, CASE WHEN :top_item <= 20 THEN 'scifi' ELSE 'romance' END;
 SELECT coldstart.refresh_items('sf') AS refreshed;
 SELECT items_removed AS removed_now FROM coldstart.models WHERE name = 'sf' AND active;
 SELECT item_id = :top_item AS top_again FROM coldstart.recommend(2, 1);
+
+-- a key column that no longer holds ids is an error, not a catalogue of
+-- deleted items
+ALTER TABLE sf.items ALTER item_id TYPE numeric;
+SELECT coldstart.refresh_items('sf');
+ALTER TABLE sf.items ALTER item_id TYPE bigint;
+SELECT items_removed AS still_removed FROM coldstart.models WHERE name = 'sf' AND active;
+SELECT count(*) AS served FROM coldstart.recommend(2, 100, exclude_seen => false);

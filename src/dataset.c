@@ -192,9 +192,9 @@ column_type(Oid relid, const char *relname, const char *col, const char *option)
 	return get_atttype(relid, att);
 }
 
-static void
-check_id_column(Oid relid, const char *relname, const char *col, const char *option,
-				Oid *type)
+void
+cs_check_id_column(Oid relid, const char *relname, const char *col, const char *option,
+				   Oid *type)
 {
 	*type = column_type(relid, relname, col, option);
 	if (!cs_is_id_type(*type))
@@ -673,7 +673,7 @@ read_features(CsDataset *ds, Oid relid, const char *relname, const char *key,
 	fr.ds = ds;
 	fr.dense_col = -1;
 	fr.skipped = rows_skipped;
-	check_id_column(relid, relname, key, key_option, &fr.keytype);
+	cs_check_id_column(relid, relname, key, key_option, &fr.keytype);
 
 	initStringInfo(&sql);
 	featread_columns(&fr, relid, key, given, requests, items_side, &sql);
@@ -1030,8 +1030,8 @@ void
 cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts, bool serving,
 						   Oid *user_type, Oid *item_type, Oid *action_type, Oid *ts_type)
 {
-	check_id_column(relid, rel, opts->col_user, serving ? NULL : "\"columns\": {\"user_id\": ...}", user_type);
-	check_id_column(relid, rel, opts->col_item, serving ? NULL : "\"columns\": {\"item_id\": ...}", item_type);
+	cs_check_id_column(relid, rel, opts->col_user, serving ? NULL : "\"columns\": {\"user_id\": ...}", user_type);
+	cs_check_id_column(relid, rel, opts->col_item, serving ? NULL : "\"columns\": {\"item_id\": ...}", item_type);
 	*action_type = column_type(relid, rel, opts->col_action, serving ? NULL : "\"columns\": {\"action\": ...}");
 	if (cs_auto_kind(*action_type) != CS_COL_CATEGORICAL || OidIsValid(get_element_type(*action_type)))
 		bad_behaviour_column(opts->col_action, rel, *action_type,

@@ -127,10 +127,23 @@ extern void cs_dataset_summary(const CsDataset *ds, StringInfo out);
 /* Distinct items of a history, in order of first occurrence. */
 extern int	cs_history_distinct(const CsEvent *ev, int64 n, int32 *items, int64 *first_pos);
 
-/* Memory budget: raise an error if needed bytes exceed coldstart.train_memory. */
+/*
+ * The types of the behaviour columns, checked as training does (serving:
+ * with hints for a model already trained).
+ */
 extern void cs_check_behaviour_columns(Oid relid, const char *rel, const CsOptions *opts, bool serving,
 									   Oid *user_type, Oid *item_type, Oid *action_type,
 									   Oid *ts_type);
+
+/*
+ * A column that must hold ids: a clear error if it is missing or of another
+ * type.  option names the option that picks another column, or NULL for a
+ * model already trained.
+ */
+extern void cs_check_id_column(Oid relid, const char *relname, const char *col, const char *option,
+							   Oid *type);
+
+/* Memory budget: raise an error if needed bytes exceed coldstart.train_memory. */
 extern void cs_check_budget(Size needed, const char *what, bool model);
 
 /* Allocation that may exceed 1 GB, zeroed. */

@@ -151,6 +151,13 @@ load_removed(CsServed *s)
 			if (i >= 0)
 				s->removed[s->n_removed++] = i;
 		}
+		/* distinct, so that n_removed == n_total means nothing is left */
+		qsort(s->removed, s->n_removed, sizeof(int32), cs_cmp_int32);
+		n = 0;
+		for (int j = 0; j < s->n_removed; j++)
+			if (n == 0 || s->removed[n - 1] != s->removed[j])
+				s->removed[n++] = s->removed[j];
+		s->n_removed = n;
 	}
 }
 
@@ -1021,6 +1028,11 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	}
 	cs_match_add(&s->mi, m->match_weights, s->prof.n, s->prof.rows, s->prof.vals, sc);
 	s->prof.n = 0;
+	/* items gone from the items table are out of the catalogue, and of the softmax */
+	for (int j = 0; j < s->n_removed; j++)
+		sc[s->removed[j]] = -INFINITY;
+	if (s->n_removed == s->n_total)
+		return 0;				/* nothing is left to recommend */
 	/* vectorized: one expf() call per item cost as much as the sgemv */
 	mx = cs_vec_max(sc, s->n_total);
 	lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
@@ -1055,8 +1067,6 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 		if (i >= 0)
 			sc[i] = -INFINITY;
 	}
-	for (int j = 0; j < s->n_removed; j++)
-		sc[s->removed[j]] = -INFINITY;
 	return lse;
 }
 
@@ -1071,6 +1081,7 @@ cs_refresh_items(const char *name)
 	SPIPlanPtr	ins;
 	Portal		portal;
 	const char *key;
+	Oid			key_type;
 	int			count = 0;
 	Datum	   *elems = palloc(sizeof(Datum) * Max(m->dim, max_rows(m->item_columns, m->n_item_columns)));
 	bool	   *present = palloc0(sizeof(bool) * Max(m->n_items, 1));
@@ -1082,11 +1093,32 @@ cs_refresh_items(const char *name)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" was trained without an items table", name),
 				 errhint("Only items with features can be added after training; train with an items table.")));
-	check_relation(s, s->items);
 	key = s->opts.items_key ? s->opts.items_key : s->opts.col_item;
+	/* a key that no longer holds ids would make every item look deleted */
+	cs_check_id_column(check_relation(s, s->items), s->items, key, NULL, &key_type);
 
+	/*
+	 * One refresh of a version at a time: the version's row is locked before
+	 * anything is read, and the statements below take fresh snapshots, so a
+	 * refresh that waited sees what the one before it committed (its extras,
+	 * and the items table it read).
+	 */
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
+	if (SPI_execute_with_args("SELECT active FROM coldstart.models WHERE name = $1 AND version = $2 FOR UPDATE",
+							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock model \"%s\"", name);
+	{
+		bool		isnull;
+
+		if (SPI_processed != 1 ||
+			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("version %d of model \"%s\" stopped being the active one while refresh_items() waited for it",
+							s->version, name),
+					 errhint("Call coldstart.refresh_items('%s') again: it refreshes the version active now.", name)));
+	}
 	if (SPI_execute_with_args("DELETE FROM coldstart.item_extras WHERE name = $1 AND version = $2",
 							  2, types, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not clear coldstart.item_extras");
@@ -1100,7 +1132,7 @@ cs_refresh_items(const char *name)
 		SPIPlanPtr	scan = SPI_prepare(psprintf("SELECT %s FROM %s", quote_identifier(key), s->items),
 									   0, NULL);
 
-		portal = SPI_cursor_open(NULL, scan, NULL, NULL, true);
+		portal = SPI_cursor_open(NULL, scan, NULL, NULL, false);
 	}
 	for (;;)
 	{

@@ -132,9 +132,10 @@ extern bool cs_item_vector(CsServed *s, int64 item_id, float *v, float *b);
 
 /*
  * Score every item for u (and the content-match profile that the last
- * cs_user_vector() call left) into s->scores; the items listed in "exclude"
- * and those removed from the items table get -INFINITY.  Returns log(sum(exp(score))) over the whole catalogue (before
- * exclusion), for probabilities.
+ * cs_user_vector() call left) into s->scores; the items removed from the
+ * items table and those listed in "exclude" get -INFINITY.  Returns
+ * log(sum(exp(score))) over the catalogue (the items not removed, before
+ * the exclusion), for probabilities.
  */
 extern double cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude);
 

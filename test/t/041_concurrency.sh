@@ -144,4 +144,42 @@ is "$(q "SELECT string_agg(status || ':' || coalesce(sqlstate, ''), ' ' ORDER BY
 is "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'coldstart run writer'")" 0 \
 	"no run-writer worker is left behind"
 
+# ---------------------------------------------------------------------
+# Two refresh_items() of a model at once: the second waits for the first
+# and sees what it committed (no lost removal, no duplicate extras)
+# ---------------------------------------------------------------------
+q "INSERT INTO shop.items SELECT 501, category, brand, price, rating, tags FROM shop.items WHERE item_id = 1" >/dev/null
+psql_ok "SELECT coldstart.refresh_items('shop')" "refresh_items() stores item 501, added after training"
+GONE=$(q "SELECT item_id FROM coldstart.recommend(7, 1, 'shop')")
+"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/refresh_a.out" 2>"$T_TMP/refresh_a.err" <<SQL &
+SET application_name = 'refresh_a';
+BEGIN;
+DELETE FROM shop.items WHERE item_id = $GONE;
+SELECT coldstart.refresh_items('shop');
+SELECT pg_sleep(3);
+COMMIT;
+SQL
+refresh_a=$!
+if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'refresh_a'
+		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
+	pass "a first refresh, in a transaction that deleted item $GONE, holds the model while it sleeps"
+else
+	fail "a first refresh, in a transaction that deleted item $GONE, holds the model while it sleeps" \
+		"$(cat "$T_TMP/refresh_a.err")"
+fi
+PGAPPNAME=refresh_b "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT coldstart.refresh_items('shop')" \
+	>"$T_TMP/refresh_b.out" 2>"$T_TMP/refresh_b.err" &
+refresh_b=$!
+ok "a second refresh waits for the first one's lock" wait_until 10 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
+		WHERE application_name = 'refresh_b' AND wait_event_type = 'Lock')"
+wait "$refresh_a"
+is "$?" 0 "the first refresh commits" || diag "$(cat "$T_TMP/refresh_a.err")"
+wait "$refresh_b"
+is "$?" 0 "the second refresh then succeeds (no duplicate key in item_extras)" || diag "$(cat "$T_TMP/refresh_b.err")"
+is "$(cat "$T_TMP/refresh_b.out")" 1 "it stored item 501 again"
+is "$(q "SELECT items_removed = ARRAY[$GONE]::bigint[] FROM coldstart.models WHERE name = 'shop' AND active")" t \
+	"items_removed holds item $GONE, which the first refresh's transaction deleted"
+is "$(q "SELECT count(*) FROM coldstart.recommend(7, 10, 'shop', exclude_seen => false, candidates => ARRAY[$GONE, 501]::bigint[])")" 1 \
+	"of items $GONE and 501 only 501 is served"
+
 done_testing
