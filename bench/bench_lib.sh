@@ -58,8 +58,8 @@ bench_setup() {
 		cs_say "the installed coldstart--1.0.sql differs from the one this server's extension was made with: recreating the extension"
 		psql -X -q -c "DROP EXTENSION coldstart CASCADE"
 	fi
-	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS coldstart" 2>/dev/null
-	printf '%s\n' "$sum" >"$BENCH_PG/extension.md5"
+	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS coldstart" 2>/dev/null &&
+		printf '%s\n' "$sum" >"$BENCH_PG/extension.md5"
 }
 
 # bench_q SQL: one value

@@ -70,3 +70,38 @@ SELECT * FROM coldstart.explain(2, 12345);
 INSERT INTO ex.items SELECT 202, category, brand, price, rating, tags FROM ex.items WHERE item_id = 27;
 SELECT * FROM coldstart.explain(2, 202);
 SELECT * FROM coldstart.explain(2, 3, 'no_such_model');
+
+-- rows training skips do not count against the history's length: with a
+-- NULL and an infinite time among the newest rows of the most active user
+-- and a history length of 3, explain(), the default recommend() (which
+-- reads 1000 rows for the seen items) and recommend() keeping seen items
+-- all use the same latest 3 usable behaviours
+SELECT user_id AS busy FROM ex.behaviours GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1 \gset
+ALTER TABLE ex.behaviours ALTER ts DROP NOT NULL;
+INSERT INTO ex.behaviours VALUES (:busy, 10, 'pv', NULL), (:busy, 11, 'pv', 'infinity'), (:busy, 12, 'pv', NULL);
+SELECT count(*) > 3 AS more_than_3_usable FROM ex.behaviours WHERE user_id = :busy AND isfinite(ts);
+SET coldstart.history_length = 3;
+SELECT (SELECT detail FROM coldstart.explain(:busy, i.item_id, 'ex') WHERE part = 'prior') AS prior,
+       abs((SELECT sum(contribution) FROM coldstart.explain(:busy, i.item_id, 'ex')) -
+           (SELECT score FROM coldstart.recommend(:busy, 300, 'ex') WHERE item_id = i.item_id)) < 1e-4 AS same_as_default,
+       abs((SELECT sum(contribution) FROM coldstart.explain(:busy, i.item_id, 'ex')) -
+           (SELECT score FROM coldstart.recommend(:busy, 300, 'ex', exclude_seen => false) WHERE item_id = i.item_id)) < 1e-4 AS same_as_seen_kept
+FROM (SELECT item_id FROM coldstart.recommend(:busy, 1, 'ex')) i;
+RESET coldstart.history_length;
+
+-- a behaviour on an item the model does not know but the items table has
+-- (202, not refreshed) is scored from its features, in explain() as in
+-- recommend()
+INSERT INTO ex.behaviours VALUES (1003, 202, 'cart', '2026-09-02 00:00+00'), (1003, 26, 'pv', '2026-09-02 01:00+00');
+SELECT part, detail FROM coldstart.explain(1003, 30, 'ex') WHERE part = 'behaviour';
+SELECT abs((SELECT sum(contribution) FROM coldstart.explain(1003, 30, 'ex')) -
+           (SELECT score FROM coldstart.recommend(1003, 300, 'ex') WHERE item_id = 30)) < 1e-4 AS adds_up;
+
+-- an item deleted from the items table: explained, with a NOTICE that it is
+-- not recommended
+DELETE FROM ex.items WHERE item_id = 30;
+SET client_min_messages = notice;
+SELECT coldstart.refresh_items('ex') AS refreshed;
+SELECT count(*) > 0 AS explained FROM coldstart.explain(1003, 30, 'ex');
+SET client_min_messages = warning;
+SELECT * FROM coldstart.explain(2, 3, '');

@@ -137,3 +137,11 @@ SELECT coldstart.refresh_items('sf');
 ALTER TABLE sf.items ALTER item_id TYPE bigint;
 SELECT items_removed AS still_removed FROM coldstart.models WHERE name = 'sf' AND active;
 SELECT count(*) AS served FROM coldstart.recommend(2, 100, exclude_seen => false);
+
+-- an items table where none of the model's items is left (emptied by a
+-- reload, or hidden from this role) is refused rather than stored
+BEGIN;
+DELETE FROM sf.items;
+SELECT coldstart.refresh_items('sf');
+ROLLBACK;
+SELECT items_removed AS still_removed FROM coldstart.models WHERE name = 'sf' AND active;

@@ -20,8 +20,9 @@
 #include "catalog.h"
 #include "model_format.h"
 
-/* advisory lock space for trainings: "CS" in the first key */
+/* advisory lock spaces: "CS" in the first key for trainings, "CR" for refreshes */
 #define CS_LOCK_CLASS 0x4353
+#define CS_REFRESH_LOCK_CLASS 0x4352
 
 #define MAX_NAME_BYTES 200
 
@@ -90,6 +91,18 @@ cs_catalog_lock(const char *name)
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("model \"%s\" is being trained by another session", name),
 				 errhint("Wait for that training to finish; pg_stat_activity shows it.")));
+}
+
+void
+cs_catalog_lock_refresh(const char *name, int32 version)
+{
+	LOCKTAG		tag;
+	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
+
+	/* till the end of the transaction, waiting for another refresh if need be */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_REFRESH_LOCK_CLASS,
+						 hash_combine(h, (uint32) version), 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 bool

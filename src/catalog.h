@@ -16,6 +16,12 @@
 extern void cs_catalog_lock(const char *name);
 
 /*
+ * Serialize refresh_items() of one version: a transaction-level advisory
+ * lock, waited for.  Serving, training and activate() do not take it.
+ */
+extern void cs_catalog_lock_refresh(const char *name, int32 version);
+
+/*
  * True while another session holds the training lock of name (a training of
  * it is under way).  Takes no lock.
  */

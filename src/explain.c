@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 
 #include "blas.h"
 #include "coldstart.h"
@@ -53,13 +54,14 @@ value_name(const CsModel *m, const CsColumn *cols, int n_cols, const uint32 *val
 		return psprintf("%s = %s", name, m->strings + values[row]);
 	b = row - col->first;
 	e = m->edges + col->first_edge;
+	/* edges in full (shortest exact form); times are epoch seconds */
 	if (col->count <= 1)
 		return psprintf("%s (any value)", name);
 	if (b == 0)
-		return psprintf("%s < %g", name, e[0]);
+		return psprintf("%s < %s", name, float8out_internal(e[0]));
 	if (b == col->count - 1)
-		return psprintf("%s >= %g", name, e[b - 1]);
-	return psprintf("%s in [%g, %g)", name, e[b - 1], e[b]);
+		return psprintf("%s >= %s", name, float8out_internal(e[b - 1]));
+	return psprintf("%s in [%s, %s)", name, float8out_internal(e[b - 1]), float8out_internal(e[b]));
 }
 
 static void
@@ -146,8 +148,14 @@ coldstart_explain(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("item " INT64_FORMAT " is not in the catalogue of model \"%s\"", item_id, name),
-				 errhint("An item added to the items table after training is scored once coldstart.refresh_items('%s') has run.",
+				 errdetail("The model was not trained on it, and refresh_items() has not added it."),
+				 errhint("For an item added to the items table after training, call coldstart.refresh_items('%s') first.",
 						 name)));
+	for (int j = 0; j < s->n_removed; j++)
+		if (s->removed[j] == pos)
+			ereport(NOTICE,
+					(errmsg("item " INT64_FORMAT " is no longer in %s: recommend() leaves it out", item_id,
+							s->items ? s->items : "the items table")));
 
 	/* the user as recommend() sees them */
 	n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);

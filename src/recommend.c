@@ -5,7 +5,8 @@
  *
  * All of them return (item_id, score, probability, rank) in materialize
  * mode: score is the model's logit s(x, i), probability its softmax over the
- * whole catalogue, rank 1..k (ties go to the lower item id).
+ * whole catalogue, rank 1..k (ties go to the item listed first: the model's
+ * own items by id, then those added after training).
  */
 #include "postgres.h"
 
@@ -46,14 +47,7 @@ check_k(FunctionCallInfo fcinfo, int argno)
 static const char *
 model_arg(FunctionCallInfo fcinfo, int argno)
 {
-	const char *name = cs_model_name_or_default(PG_ARGISNULL(argno) ? NULL :
-												PG_GETARG_TEXT_PP(argno));
-
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be empty")));
-	return name;
+	return cs_model_name_or_default(PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno));
 }
 
 /*
@@ -150,8 +144,10 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 	float	   *val = palloc(sizeof(float) * k);
 	int			found;
 
-	memcpy(all_excluded, exclude, sizeof(int64) * n_exclude);
-	memcpy(all_excluded + n_exclude, f->forbidden, sizeof(int64) * f->n_forbidden);
+	if (n_exclude > 0)
+		memcpy(all_excluded, exclude, sizeof(int64) * n_exclude);
+	if (f->n_forbidden > 0)
+		memcpy(all_excluded + n_exclude, f->forbidden, sizeof(int64) * f->n_forbidden);
 	lse = cs_score_all(s, u, all_excluded, n_exclude + f->n_forbidden);
 	if (f->candidates == NULL)
 		found = cs_topk(s->scores, s->n_total, k, idx, val);

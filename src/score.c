@@ -27,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 
 #include "actions.h"
 #include "blas.h"
@@ -510,29 +511,42 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 		s->plan_history = keep_plan(sql, 2, types);
 	}
 	args[0] = Int64GetDatum(user_id);
-	args[1] = Int32GetDatum(limit);
-	if (SPI_execute_plan(s->plan_history, args, NULL, !s->read_own_writes, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the behaviours of user " INT64_FORMAT, user_id);
 
-	h = palloc(sizeof(CsHistItem) * Max(SPI_processed, 1));
-	for (uint64 r = 0; r < SPI_processed; r++)
+	/*
+	 * The rows training skips (a NULL item, action or time, an infinite time)
+	 * are skipped here too, and do not count: should the newest rows hold
+	 * some, read again with a larger LIMIT, so that the same user gets the
+	 * same latest "limit" behaviours whatever limit a caller reads more for.
+	 */
+	for (int64 lim = limit;; lim = Min(2 * lim, PG_INT32_MAX))
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		ni,
-					na,
-					nt;
-		Datum		item = SPI_getbinval(tup, desc, 1, &ni);
-		Datum		ts = SPI_getbinval(tup, desc, 3, &nt);
+		args[1] = Int32GetDatum((int32) lim);
+		if (SPI_execute_plan(s->plan_history, args, NULL, !s->read_own_writes, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the behaviours of user " INT64_FORMAT, user_id);
+		h = palloc(sizeof(CsHistItem) * Max(SPI_processed, 1));
+		n = 0;
+		for (uint64 r = 0; r < SPI_processed && n < limit; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		ni,
+						na,
+						nt;
+			Datum		item = SPI_getbinval(tup, desc, 1, &ni);
+			Datum		ts = SPI_getbinval(tup, desc, 3, &nt);
 
-		(void) SPI_getbinval(tup, desc, 2, &na);
-		/* the rows training skips are skipped here too */
-		if (ni || na || nt || !cs_is_id_type(TupleDescAttr(desc, 0)->atttypid) ||
-			!cs_datum_to_epoch(ts, TupleDescAttr(desc, 2)->atttypid, &h[n].ts))
-			continue;
-		h[n].item_id = cs_datum_to_id(item, TupleDescAttr(desc, 0)->atttypid);
-		h[n].label = SPI_getvalue(tup, desc, 2);
-		n++;
+			(void) SPI_getbinval(tup, desc, 2, &na);
+			if (ni || na || nt || !cs_is_id_type(TupleDescAttr(desc, 0)->atttypid) ||
+				!cs_datum_to_epoch(ts, TupleDescAttr(desc, 2)->atttypid, &h[n].ts))
+				continue;
+			h[n].item_id = cs_datum_to_id(item, TupleDescAttr(desc, 0)->atttypid);
+			h[n].label = SPI_getvalue(tup, desc, 2);
+			n++;
+		}
+		if (n >= limit || SPI_processed < (uint64) lim || lim >= PG_INT32_MAX)
+			break;
+		SPI_freetuptable(SPI_tuptable);
+		pfree(h);
 	}
 	live_read_end(&lr);
 	*out = h;
@@ -1098,16 +1112,20 @@ cs_refresh_items(const char *name)
 	cs_check_id_column(check_relation(s, s->items), s->items, key, NULL, &key_type);
 
 	/*
-	 * One refresh of a version at a time: the version's row is locked before
-	 * anything is read, and the statements below take fresh snapshots, so a
-	 * refresh that waited sees what the one before it committed (its extras,
-	 * and the items table it read).
+	 * One refresh of a version at a time, and what it reads is read after
+	 * the wait: a snapshot taken once the lock is held, so that a refresh
+	 * that waited for another sees what that one committed (its extras, and
+	 * the items table it read).  Under REPEATABLE READ the transaction's
+	 * snapshot stays, and the writes below fail with a serialization error
+	 * instead.
 	 */
+	cs_catalog_lock_refresh(name, s->version);
+	PushActiveSnapshot(GetTransactionSnapshot());
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
-	if (SPI_execute_with_args("SELECT active FROM coldstart.models WHERE name = $1 AND version = $2 FOR UPDATE",
-							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock model \"%s\"", name);
+	if (SPI_execute_with_args("SELECT active FROM coldstart.models WHERE name = $1 AND version = $2",
+							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read model \"%s\"", name);
 	{
 		bool		isnull;
 
@@ -1132,7 +1150,7 @@ cs_refresh_items(const char *name)
 		SPIPlanPtr	scan = SPI_prepare(psprintf("SELECT %s FROM %s", quote_identifier(key), s->items),
 									   0, NULL);
 
-		portal = SPI_cursor_open(NULL, scan, NULL, NULL, false);
+		portal = SPI_cursor_open(NULL, scan, NULL, NULL, true);
 	}
 	for (;;)
 	{
@@ -1154,9 +1172,11 @@ cs_refresh_items(const char *name)
 			int64		id;
 			int			i;
 
-			if (isnull || !cs_is_id_type(TupleDescAttr(tt->tupdesc, 0)->atttypid))
+			if (isnull)
 				continue;
-			id = cs_datum_to_id(d, TupleDescAttr(tt->tupdesc, 0)->atttypid);
+			if (TupleDescAttr(tt->tupdesc, 0)->atttypid != key_type)
+				elog(ERROR, "the type of column \"%s\" of %s changed during refresh_items()", key, s->items);
+			id = cs_datum_to_id(d, key_type);
 			i = cs_model_find_item(m, id);
 			if (i < 0)
 				ids[n++] = id;
@@ -1200,16 +1220,26 @@ cs_refresh_items(const char *name)
 	for (int i = 0; i < m->n_items; i++)
 		if (!present[i])
 			removed[n_removed++] = Int64GetDatum(m->item_ids[i]);
+	if (n_removed > 0 && n_removed == m->n_items)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("refresh_items() found none of the %d items of model \"%s\" in %s",
+						m->n_items, name, s->items),
+				 errdetail("Storing that would stop every one of them from being recommended."),
+				 errhint("If rows of %s are hidden from this role by row-level security or privileges, refresh as a role that sees them; if the catalogue was replaced, train the model again.",
+						 s->items)));
 	types[2] = INT8ARRAYOID;
 	args[2] = PointerGetDatum(construct_array(removed, n_removed, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	if (SPI_execute_with_args("UPDATE coldstart.models SET items_refreshed_at = pg_catalog.clock_timestamp(), "
 							  "items_removed = $3 WHERE name = $1 AND version = $2",
 							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark model \"%s\" as refreshed", name);
+	PopActiveSnapshot();
 	if (n_removed > 0)
 		ereport(NOTICE,
-				(errmsg("%d of the %d items model \"%s\" was trained on are no longer in %s and will not be recommended",
-						n_removed, m->n_items, name, s->items),
+				(errmsg_plural("%d of the %d items model \"%s\" was trained on is no longer in %s and will not be recommended",
+							   "%d of the %d items model \"%s\" was trained on are no longer in %s and will not be recommended",
+							   n_removed, n_removed, m->n_items, name, s->items),
 				 errhint("They are listed in coldstart.models.items_removed; train the model again to drop them from it.")));
 	return count;
 }

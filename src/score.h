@@ -95,7 +95,10 @@ cs_served_history_length(const CsServed *s)
 	return cs_history_length > 0 ? cs_history_length : s->m.history_length;
 }
 
-/* A user's most recent behaviours (newest first), read live. */
+/*
+ * A user's latest "limit" behaviours (newest first), read live; the rows
+ * training skips are left out and do not count.
+ */
 extern int	cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out);
 
 /*

@@ -192,7 +192,15 @@ const char *
 cs_model_name_or_default(text *arg)
 {
 	if (arg != NULL)
-		return text_to_cstring(arg);
+	{
+		char	   *name = text_to_cstring(arg);
+
+		if (name[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model name must not be empty")));
+		return name;
+	}
 	if (cs_default_model == NULL || cs_default_model[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -155,6 +155,7 @@ GONE=$(q "SELECT item_id FROM coldstart.recommend(7, 1, 'shop')")
 SET application_name = 'refresh_a';
 BEGIN;
 DELETE FROM shop.items WHERE item_id = $GONE;
+INSERT INTO shop.items SELECT 502, category, brand, price, rating, tags FROM shop.items WHERE item_id = 2;
 SELECT coldstart.refresh_items('shop');
 SELECT pg_sleep(3);
 COMMIT;
@@ -162,9 +163,9 @@ SQL
 refresh_a=$!
 if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'refresh_a'
 		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
-	pass "a first refresh, in a transaction that deleted item $GONE, holds the model while it sleeps"
+	pass "a first refresh, in a transaction that deleted item $GONE and added 502, holds the model while it sleeps"
 else
-	fail "a first refresh, in a transaction that deleted item $GONE, holds the model while it sleeps" \
+	fail "a first refresh, in a transaction that deleted item $GONE and added 502, holds the model while it sleeps" \
 		"$(cat "$T_TMP/refresh_a.err")"
 fi
 PGAPPNAME=refresh_b "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT coldstart.refresh_items('shop')" \
@@ -176,7 +177,10 @@ wait "$refresh_a"
 is "$?" 0 "the first refresh commits" || diag "$(cat "$T_TMP/refresh_a.err")"
 wait "$refresh_b"
 is "$?" 0 "the second refresh then succeeds (no duplicate key in item_extras)" || diag "$(cat "$T_TMP/refresh_b.err")"
-is "$(cat "$T_TMP/refresh_b.out")" 1 "it stored item 501 again"
+is "$(cat "$T_TMP/refresh_b.out")" 2 "it stored items 501 and 502, the one the first refresh's transaction added"
+is "$(q "SELECT string_agg(item_id::text, ',' ORDER BY item_id) FROM coldstart.item_extras e
+	JOIN coldstart.models m USING (name, version) WHERE m.name = 'shop' AND m.active")" "501,502" \
+	"item_extras holds 501 and 502"
 is "$(q "SELECT items_removed = ARRAY[$GONE]::bigint[] FROM coldstart.models WHERE name = 'shop' AND active")" t \
 	"items_removed holds item $GONE, which the first refresh's transaction deleted"
 is "$(q "SELECT count(*) FROM coldstart.recommend(7, 10, 'shop', exclude_seen => false, candidates => ARRAY[$GONE, 501]::bigint[])")" 1 \
