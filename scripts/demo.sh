@@ -5,7 +5,7 @@
 # private server in .pg/demo, creates the extension in its database "coldstart",
 # then runs each demo step the extension supports today: load the demo shop,
 # train a model on it, recommend for a brand-new user, then again after three
-# behaviours.  A step whose function does not exist yet says so and is skipped.
+# behaviours, and explain the first item's score.  A step whose function does not exist yet says so and is skipped.
 #
 #   bash scripts/demo.sh          run the demo; the server keeps running afterwards
 #   bash scripts/demo.sh stop     stop the demo server
@@ -33,6 +33,7 @@ DEMO_STEPS=(
 	"train the model 'shop' on it|fn:coldstart.train rel:shop.behaviours|step_train"
 	"recommend for a brand-new user with no behaviours|fn:coldstart.recommend model:shop|step_recommend_cold"
 	"recommend again after that user's first 3 behaviours|fn:coldstart.recommend rel:shop.behaviours model:shop|step_recommend_warm"
+	"explain why the top item is first|fn:coldstart.explain model:shop|step_explain"
 )
 
 # ---------------------------------------------------------------------
@@ -148,6 +149,17 @@ step_recommend_warm() {
 		RETURNING user_id, item_id, action, ts"
 	echo "recommendations for user $DEMO_USER now, without retraining:"
 	show_recommendations "$DEMO_USER"
+}
+
+step_explain() {
+	[ -n "$DEMO_USER" ] || DEMO_USER=$(new_user_id)
+	echo "the score of user $DEMO_USER's first item, term by term (the terms above 0.05 in size):"
+	show -c "
+		SELECT e.part, e.detail, round(e.contribution::numeric, 3) AS contribution
+		FROM coldstart.recommend($DEMO_USER, 1, 'shop') r,
+		     LATERAL coldstart.explain($DEMO_USER, r.item_id, 'shop') e
+		WHERE abs(e.contribution) > 0.05
+		ORDER BY abs(e.contribution) DESC"
 }
 
 # ---------------------------------------------------------------------
