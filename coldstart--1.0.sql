@@ -172,6 +172,14 @@ CREATE FUNCTION coldstart.explain(user_id bigint, item_id bigint, model text DEF
 COMMENT ON FUNCTION coldstart.explain(bigint, bigint, text) IS
 	'why recommend() scores the item as it does for the user: the score split into its terms (item bias, prior, each attribute, each behaviour, hidden layer, content match), which add up to it';
 
+CREATE FUNCTION coldstart.explain_for_items(items bigint[], item_id bigint, actions text[] DEFAULT NULL,
+                                            model text DEFAULT NULL, user_attrs jsonb DEFAULT NULL)
+	RETURNS TABLE (part text, detail text, contribution double precision)
+	AS 'MODULE_PATHNAME', 'coldstart_explain_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 20
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION coldstart.explain_for_items(bigint[], bigint, text[], text, jsonb) IS
+	'why recommend_for_items() scores the item as it does for an anonymous session: the score split into its terms, which add up to it';
+
 CREATE FUNCTION coldstart.refresh_items(model text DEFAULT NULL) RETURNS integer
 	AS 'MODULE_PATHNAME', 'coldstart_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;

@@ -105,3 +105,20 @@ SELECT coldstart.refresh_items('ex') AS refreshed;
 SELECT count(*) > 0 AS explained FROM coldstart.explain(1003, 30, 'ex');
 SET client_min_messages = warning;
 SELECT * FROM coldstart.explain(2, 3, '');
+
+-- an anonymous session: explain_for_items() adds up to recommend_for_items()'s
+-- score, with the session's behaviours (unweighted by time) and attributes
+SELECT part, detail
+FROM coldstart.explain_for_items('{25, 202}', 26, '{buy, pv}', 'ex', '{"gender": "female", "city": "berlin"}')
+WHERE part IN ('behaviour', 'attribute');
+SELECT abs((SELECT sum(contribution)
+            FROM coldstart.explain_for_items('{25, 202}', i, '{buy, pv}', m, '{"gender": "female", "city": "berlin"}')) -
+           (SELECT score FROM coldstart.recommend_for_items('{25, 202}', '{buy, pv}', 300, m,
+                                                            '{"gender": "female", "city": "berlin"}')
+            WHERE item_id = i)) < 1e-4 AS adds_up
+FROM (VALUES ('ex'), ('ex_hidden')) t(m), (VALUES (26), (201), (3)) u(i);
+SELECT count(*) AS empty_session_terms FROM coldstart.explain_for_items('{}', 26, model => 'ex');
+SELECT * FROM coldstart.explain_for_items(NULL, 26);
+SELECT * FROM coldstart.explain_for_items('{1}', NULL);
+SELECT * FROM coldstart.explain_for_items('{1, 2}', 26, '{pv}');
+SELECT * FROM coldstart.explain_for_items('{1}', 99999, model => 'ex');

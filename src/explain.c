@@ -1,7 +1,8 @@
 /*
  * explain.c
- *	  explain(user_id, item_id): why recommend() gives a user an item the
- *	  score it gives.
+ *	  explain(user_id, item_id) and explain_for_items(items, item_id, ...):
+ *	  why recommend() and recommend_for_items() give an item the score they
+ *	  give.
  *
  * The score s(x, i) = u(x) . v_i + b_i + match(x, i) is a sum, and so is
  * u(x) before the hidden layer:
@@ -103,47 +104,12 @@ item_rows(const CsServed *s, int i, const int32 **rows, const float **weights)
 	return (int) (z - a);
 }
 
-PG_FUNCTION_INFO_V1(coldstart_explain);
-Datum
-coldstart_explain(PG_FUNCTION_ARGS)
+/* The item's position in the scores, with a clear error if it has none. */
+static int
+explained_item(CsServed *s, const char *name, int64 item_id)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		user_id,
-				item_id;
-	const char *name;
-	CsServed   *s;
-	const CsModel *m;
-	int			d,
-				pos,
-				n_hist,
-				n_attr,
-				n_rows;
-	CsHistItem *hist;
-	int32	   *attr_rows;
-	float	   *attr_w;
-	float	   *u,
-			   *v,
-			   *tmp;
-	float		b;
-	CsUserParts parts;
-	const int32 *rows;
-	const float *rw;
+	int			pos = cs_served_find(s, item_id);
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "user_id" : "item_id")));
-	user_id = PG_GETARG_INT64(0);
-	item_id = PG_GETARG_INT64(1);
-	name = cs_model_name_or_default(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	s = cs_served_get(name);
-	m = &s->m;
-	d = m->dim;
-	pos = cs_served_find(s, item_id);
 	if (pos < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -156,18 +122,33 @@ coldstart_explain(PG_FUNCTION_ARGS)
 			ereport(NOTICE,
 					(errmsg("item " INT64_FORMAT " is no longer in %s: recommend() leaves it out", item_id,
 							s->items ? s->items : "the items table")));
+	return pos;
+}
 
-	/* the user as recommend() sees them */
-	n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);
-	n_attr = cs_user_attributes(s, user_id, &attr_rows, &attr_w);
-	u = palloc(sizeof(float) * d);
+/*
+ * The terms of the score of item "pos" for the user of a history and
+ * attribute rows, as rows of the function's result.
+ */
+static void
+explain_terms(ReturnSetInfo *rsinfo, CsServed *s, int64 item_id, int pos,
+			  const CsHistItem *hist, int n_hist, const int32 *attr_rows,
+			  const float *attr_w, int n_attr)
+{
+	const CsModel *m = &s->m;
+	int			d = m->dim;
+	float	   *u = palloc(sizeof(float) * d);
+	float	   *v = palloc(sizeof(float) * d);
+	float	   *tmp = palloc(sizeof(float) * d);
+	float		b;
+	CsUserParts parts;
+	const int32 *rows;
+	const float *rw;
+	int			n_rows;
+
 	parts.vec = palloc(sizeof(float *) * Max(n_hist, 1));
 	parts.omega = palloc(sizeof(float) * Max(n_hist, 1));
 	parts.ulin = palloc(sizeof(float) * d);
 	cs_user_vector(s, hist, n_hist, attr_rows, attr_w, n_attr, u, &parts);
-
-	v = palloc(sizeof(float) * d);
-	tmp = palloc(sizeof(float) * d);
 	if (!cs_item_vector(s, item_id, v, &b))
 		elog(ERROR, "item " INT64_FORMAT " has no vector", item_id);
 
@@ -185,7 +166,7 @@ coldstart_explain(PG_FUNCTION_ARGS)
 				value_name(m, m->user_columns, m->n_user_columns, m->user_values, attr_rows[k]),
 				attr_w[k] * cblas_sdot(d, m->user_value_vectors + (Size) attr_rows[k] * d, 1, v, 1));
 
-	/* each behaviour: omega_j (W v_j) . v_i, newest first */
+	/* each behaviour: omega_j (W v_j) . v_i, in the history's order */
 	for (int j = 0; j < n_hist; j++)
 	{
 		if (parts.vec[j] == NULL || parts.omega[j] == 0)
@@ -213,6 +194,81 @@ coldstart_explain(PG_FUNCTION_ARGS)
 						value_name(m, m->item_columns, m->n_item_columns, m->item_values, rows[r]),
 						m->match_weights[s->mi.value_col[rows[r]]] * rw[r] * s->prof.vals[q]);
 	s->prof.n = 0;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_explain);
+Datum
+coldstart_explain(PG_FUNCTION_ARGS)
+{
+	int64		user_id,
+				item_id;
+	const char *name;
+	CsServed   *s;
+	int			pos,
+				n_hist,
+				n_attr;
+	CsHistItem *hist;
+	int32	   *attr_rows;
+	float	   *attr_w;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "user_id" : "item_id")));
+	user_id = PG_GETARG_INT64(0);
+	item_id = PG_GETARG_INT64(1);
+	name = cs_model_name_or_default(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	pos = explained_item(s, name, item_id);
+	/* the user as recommend() sees them */
+	n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);
+	n_attr = cs_user_attributes(s, user_id, &attr_rows, &attr_w);
+	explain_terms((ReturnSetInfo *) fcinfo->resultinfo, s, item_id, pos, hist, n_hist,
+				  attr_rows, attr_w, n_attr);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_explain_for_items);
+Datum
+coldstart_explain_for_items(PG_FUNCTION_ARGS)
+{
+	int64		item_id;
+	const char *name;
+	CsServed   *s;
+	int			pos,
+				n_hist,
+				n_attr;
+	CsHistItem *hist;
+	int32	   *attr_rows;
+	float	   *attr_w;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("items must not be NULL"),
+				 errhint("Pass '{}' for a visitor who has done nothing yet.")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_id must not be NULL")));
+	n_hist = cs_session_history(PG_GETARG_ARRAYTYPE_P(0),
+								PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2), &hist);
+	item_id = PG_GETARG_INT64(1);
+	name = cs_model_name_or_default(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = cs_served_get(name);
+	pos = explained_item(s, name, item_id);
+	n_attr = cs_jsonb_attributes(s, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &attr_rows, &attr_w);
+	explain_terms((ReturnSetInfo *) fcinfo->resultinfo, s, item_id, pos, hist, n_hist,
+				  attr_rows, attr_w, n_attr);
 	SPI_finish();
 	return (Datum) 0;
 }

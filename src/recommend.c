@@ -243,55 +243,6 @@ coldstart_recommend(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* A session given as arrays: items (oldest first) and optional actions. */
-static int
-session_history(ArrayType *items, ArrayType *actions, CsHistItem **out)
-{
-	Datum	   *ie,
-			   *ae = NULL;
-	bool	   *inull,
-			   *anull = NULL;
-	int			ni,
-				na = 0,
-				n = 0;
-	CsHistItem *h;
-
-	if (ARR_NDIM(items) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("items must be a one-dimensional array")));
-	deconstruct_array(items, INT8OID, 8, true, TYPALIGN_DOUBLE, &ie, &inull, &ni);
-	if (ni > CS_MAX_HISTORY)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("items has %d elements, more than %d", ni, CS_MAX_HISTORY)));
-	if (actions != NULL)
-	{
-		if (ARR_NDIM(actions) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("actions must be a one-dimensional array")));
-		deconstruct_array(actions, TEXTOID, -1, false, TYPALIGN_INT, &ae, &anull, &na);
-		if (na != ni)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("actions has %d elements but items has %d", na, ni),
-					 errhint("Give one action per item, or NULL for views only.")));
-	}
-	h = palloc(sizeof(CsHistItem) * Max(ni, 1));
-	for (int j = 0; j < ni; j++)
-	{
-		if (inull[j])
-			continue;
-		h[n].item_id = DatumGetInt64(ie[j]);
-		h[n].label = (ae != NULL && !anull[j]) ? TextDatumGetCString(ae[j]) : NULL;
-		h[n].ts = NAN;			/* a session has no ages: no decay */
-		n++;
-	}
-	*out = h;
-	return n;
-}
-
 PG_FUNCTION_INFO_V1(coldstart_recommend_for_items);
 Datum
 coldstart_recommend_for_items(PG_FUNCTION_ARGS)
@@ -311,7 +262,7 @@ coldstart_recommend_for_items(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("items must not be NULL"),
 				 errhint("Pass '{}' for a visitor who has done nothing yet.")));
-	n_hist = session_history(PG_GETARG_ARRAYTYPE_P(0),
+	n_hist = cs_session_history(PG_GETARG_ARRAYTYPE_P(0),
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &hist);
 	k = check_k(fcinfo, 2);
 	name = model_arg(fcinfo, 3);

@@ -553,6 +553,56 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	return n;
 }
 
+/* A session given as arrays: items (oldest first) and optional actions. */
+int
+cs_session_history(ArrayType *items, ArrayType *actions, CsHistItem **out)
+{
+	Datum	   *ie,
+			   *ae = NULL;
+	bool	   *inull,
+			   *anull = NULL;
+	int			ni,
+				na = 0,
+				n = 0;
+	CsHistItem *h;
+
+	if (ARR_NDIM(items) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("items must be a one-dimensional array")));
+	deconstruct_array(items, INT8OID, 8, true, TYPALIGN_DOUBLE, &ie, &inull, &ni);
+	if (ni > CS_MAX_HISTORY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("items has %d elements, more than %d", ni, CS_MAX_HISTORY)));
+	if (actions != NULL)
+	{
+		if (ARR_NDIM(actions) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("actions must be a one-dimensional array")));
+		deconstruct_array(actions, TEXTOID, -1, false, TYPALIGN_INT, &ae, &anull, &na);
+		if (na != ni)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg_plural("actions has %d element but items has %d",
+								   "actions has %d elements but items has %d", na, na, ni),
+					 errhint("Give one action per item, or NULL for views only.")));
+	}
+	h = palloc(sizeof(CsHistItem) * Max(ni, 1));
+	for (int j = 0; j < ni; j++)
+	{
+		if (inull[j])
+			continue;
+		h[n].item_id = DatumGetInt64(ie[j]);
+		h[n].label = (ae != NULL && !anull[j]) ? TextDatumGetCString(ae[j]) : NULL;
+		h[n].ts = NAN;			/* a session has no ages: no decay */
+		n++;
+	}
+	*out = h;
+	return n;
+}
+
 /*
  * Feature rows of one column value under the model's vocabulary: categorical
  * values (mean of known ones), or a numeric bucket.

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "coldstart.h"
@@ -114,6 +115,12 @@ typedef struct CsUserParts
 	int32		n_used;
 	float	   *ulin;			/* [dim] */
 } CsUserParts;
+
+/*
+ * An anonymous session given as arrays: items (oldest first, NULLs skipped)
+ * and optional actions, one per item; no times, so no decay.
+ */
+extern int	cs_session_history(ArrayType *items, ArrayType *actions, CsHistItem **out);
 
 /*
  * The user vector u(x) of a history and attribute rows.  Items the model
