@@ -24,6 +24,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/jsonb.h"
 
 #include "blas.h"
 #include "coldstart.h"
@@ -196,56 +197,59 @@ explain_terms(ReturnSetInfo *rsinfo, CsServed *s, int64 item_id, int pos,
 	s->prof.n = 0;
 }
 
-PG_FUNCTION_INFO_V1(coldstart_explain);
-Datum
-coldstart_explain(PG_FUNCTION_ARGS)
+/*
+ * The rows of either function: for user_id, read live as recommend() reads
+ * it, or (session != NULL) for a session's behaviours and attributes.
+ */
+static Datum
+explain_for(FunctionCallInfo fcinfo, const char *name, int64 item_id, int64 user_id,
+			const CsHistItem *session, int n_session, Jsonb *session_attrs)
 {
-	int64		user_id,
-				item_id;
-	const char *name;
 	CsServed   *s;
 	int			pos,
-				n_hist,
+				n_hist = n_session,
 				n_attr;
-	CsHistItem *hist;
+	CsHistItem *hist = (CsHistItem *) session;
 	int32	   *attr_rows;
 	float	   *attr_w;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "user_id" : "item_id")));
-	user_id = PG_GETARG_INT64(0);
-	item_id = PG_GETARG_INT64(1);
-	name = cs_model_name_or_default(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	s = cs_served_get(name);
 	pos = explained_item(s, name, item_id);
-	/* the user as recommend() sees them */
-	n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);
-	n_attr = cs_user_attributes(s, user_id, &attr_rows, &attr_w);
+	if (session == NULL)
+	{
+		n_hist = cs_read_history(s, user_id, cs_served_history_length(s), &hist);
+		n_attr = cs_user_attributes(s, user_id, &attr_rows, &attr_w);
+	}
+	else
+		n_attr = cs_jsonb_attributes(s, session_attrs, &attr_rows, &attr_w);
 	explain_terms((ReturnSetInfo *) fcinfo->resultinfo, s, item_id, pos, hist, n_hist,
 				  attr_rows, attr_w, n_attr);
 	SPI_finish();
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(coldstart_explain);
+Datum
+coldstart_explain(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "user_id" : "item_id")));
+	return explain_for(fcinfo,
+					   cs_model_name_or_default(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2)),
+					   PG_GETARG_INT64(1), PG_GETARG_INT64(0), NULL, 0, NULL);
+}
+
 PG_FUNCTION_INFO_V1(coldstart_explain_for_items);
 Datum
 coldstart_explain_for_items(PG_FUNCTION_ARGS)
 {
-	int64		item_id;
-	const char *name;
-	CsServed   *s;
-	int			pos,
-				n_hist,
-				n_attr;
-	CsHistItem *hist;
-	int32	   *attr_rows;
-	float	   *attr_w;
+	CsHistItem *session;
+	int			n;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -256,19 +260,10 @@ coldstart_explain_for_items(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("item_id must not be NULL")));
-	n_hist = cs_session_history(PG_GETARG_ARRAYTYPE_P(0),
-								PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2), &hist);
-	item_id = PG_GETARG_INT64(1);
-	name = cs_model_name_or_default(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	s = cs_served_get(name);
-	pos = explained_item(s, name, item_id);
-	n_attr = cs_jsonb_attributes(s, PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &attr_rows, &attr_w);
-	explain_terms((ReturnSetInfo *) fcinfo->resultinfo, s, item_id, pos, hist, n_hist,
-				  attr_rows, attr_w, n_attr);
-	SPI_finish();
-	return (Datum) 0;
+	n = cs_session_history(PG_GETARG_ARRAYTYPE_P(0), PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2),
+						   &session);
+	return explain_for(fcinfo,
+					   cs_model_name_or_default(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3)),
+					   PG_GETARG_INT64(1), 0, session, n,
+					   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
 }
