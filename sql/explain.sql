@@ -122,3 +122,21 @@ SELECT * FROM coldstart.explain_for_items(NULL, 26);
 SELECT * FROM coldstart.explain_for_items('{1}', NULL);
 SELECT * FROM coldstart.explain_for_items('{1, 2}', 26, '{pv}');
 SELECT * FROM coldstart.explain_for_items('{1}', 99999, model => 'ex');
+
+-- a value given many times in user_attrs counts once (500 copies overran a
+-- buffer and crashed the server)
+SELECT (SELECT string_agg(item_id::text, ',' ORDER BY rank)
+        FROM coldstart.recommend_for_items('{}', NULL, 5, 'ex',
+             jsonb_build_object('gender', (SELECT jsonb_agg('female'::text) FROM generate_series(1, 500))))) =
+       (SELECT string_agg(item_id::text, ',' ORDER BY rank)
+        FROM coldstart.recommend_for_items('{}', NULL, 5, 'ex', '{"gender": ["female"]}')) AS duplicates_count_once;
+SELECT count(*) AS attribute_terms
+FROM coldstart.explain_for_items('{}', 26, NULL, 'ex',
+     jsonb_build_object('gender', (SELECT jsonb_agg('female'::text) FROM generate_series(1, 500))))
+WHERE part = 'attribute';
+
+-- a number beyond the range of a double is skipped like an infinite one
+ALTER TABLE ex.items ALTER price TYPE numeric;
+INSERT INTO ex.items SELECT 203, category, brand, 1e400, rating, tags FROM ex.items WHERE item_id = 26;
+SELECT coldstart.refresh_items('ex') > 0 AS refreshed;
+SELECT count(*) AS price_terms FROM coldstart.explain(1001, 203, 'ex') WHERE detail LIKE 'price%';

@@ -145,3 +145,20 @@ DELETE FROM sf.items;
 SELECT coldstart.refresh_items('sf');
 ROLLBACK;
 SELECT items_removed AS still_removed FROM coldstart.models WHERE name = 'sf' AND active;
+
+-- new items with a content vector: a vector beyond what training stores is
+-- left out with a WARNING; a second row of a new item (the first one read is
+-- kept) does not break the refresh, also when other rows come between
+CREATE TABLE sf.citems (item_id bigint, emb real[]);
+INSERT INTO sf.citems SELECT i, ARRAY[i % 3, i % 5, 1, 0]::real[] FROM generate_series(1, 40) i;
+SELECT s -> 'items' AS items
+FROM coldstart.train('sfc', 'sf.behaviours', 'sf.citems', NULL,
+                     '{"dim": 4, "epochs": 1, "seed": 3, "validation_fraction": 0}') s;
+INSERT INTO sf.citems VALUES (60, '{1, 2, 1, 0}'), (61, '{1e8, -1e8, 1e8, 1e8}'), (62, '{1, 2, 1, 0}');
+INSERT INTO sf.citems SELECT 1000 + i, '{0, 1, 1, 0}' FROM generate_series(1, 1500) i;
+INSERT INTO sf.citems VALUES (60, '{2, 2, 2, 2}');
+SELECT coldstart.refresh_items('sfc') AS refreshed;
+SELECT count(*) FILTER (WHERE item_id = 60) AS rows_of_60, count(*) FILTER (WHERE item_id = 61) AS rows_of_61,
+       (SELECT vector FROM coldstart.item_extras WHERE name = 'sfc' AND item_id = 60) =
+       (SELECT vector FROM coldstart.item_extras WHERE name = 'sfc' AND item_id = 62) AS from_its_first_row
+FROM coldstart.item_extras WHERE name = 'sfc';

@@ -204,7 +204,7 @@ cs_datum_to_epoch(Datum d, Oid type, double *out)
 		case NUMERICOID:
 			if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
 				return false;
-			x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 			break;
 		default:
 			elog(ERROR, "unexpected type %u for a time or number", type);

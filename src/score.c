@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -170,6 +171,8 @@ load_extras(CsServed *s)
 	Datum		args[2];
 	int			d = s->m.dim;
 	MemoryContext old;
+	int			n_invalid = 0;
+	int64		first_invalid = 0;
 
 	args[0] = CStringGetTextDatum(s->name);
 	args[1] = Int32GetDatum(s->version);
@@ -238,9 +241,8 @@ load_extras(CsServed *s)
 			ok = rows[j] >= 0 && rows[j] < s->m.n_item_values && isfinite(rw[j]) && rw[j] > 0;
 		if (!ok || cs_model_find_item(&s->m, id) >= 0)
 		{
-			ereport(WARNING,
-					(errmsg("ignoring invalid row for item " INT64_FORMAT " in coldstart.item_extras", id),
-					 errhint("Run coldstart.refresh_items('%s') again.", s->name)));
+			if (n_invalid++ == 0)
+				first_invalid = id;
 			continue;
 		}
 		s->extra_ids[s->n_extra] = id;
@@ -254,6 +256,12 @@ load_extras(CsServed *s)
 	s->n_total = s->m.n_items + s->n_extra;
 	s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
 	MemoryContextSwitchTo(old);
+	if (n_invalid > 0)
+		ereport(WARNING,
+				(errmsg_plural("ignoring %d invalid row of coldstart.item_extras for model \"%s\" (item " INT64_FORMAT ")",
+							   "ignoring %d invalid rows of coldstart.item_extras for model \"%s\" (the first: item " INT64_FORMAT ")",
+							   n_invalid, n_invalid, s->name, first_invalid),
+				 errhint("Run coldstart.refresh_items('%s') again.", s->name)));
 	build_match_index(s);
 	load_removed(s);
 }
@@ -498,15 +506,22 @@ cs_read_history(CsServed *s, int64 user_id, int limit, CsHistItem **out)
 	if (s->plan_history == NULL)
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
+		const char *item = quote_identifier(s->opts.col_item);
+		const char *action = quote_identifier(s->opts.col_action);
+		const char *ts = quote_identifier(s->opts.col_ts);
+
+		/*
+		 * NULLs are left out here, where the index on (user, ts) finds them
+		 * first; infinite times, which only the C code can tell apart for
+		 * every time type, below.  The action breaks ties of the same item
+		 * at the same time, so that any limit reads the same newest rows.
+		 */
 		char	   *sql = psprintf("SELECT %s, %s, %s FROM %s WHERE %s = $1 "
-								   "ORDER BY %s DESC, %s DESC LIMIT $2",
-								   quote_identifier(s->opts.col_item),
-								   quote_identifier(s->opts.col_action),
-								   quote_identifier(s->opts.col_ts),
-								   s->behaviours,
+								   "AND %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL "
+								   "ORDER BY %s DESC, %s DESC, %s DESC LIMIT $2",
+								   item, action, ts, s->behaviours,
 								   quote_identifier(s->opts.col_user),
-								   quote_identifier(s->opts.col_ts),
-								   quote_identifier(s->opts.col_item));
+								   item, action, ts, ts, item, action);
 
 		s->plan_history = keep_plan(sql, 2, types);
 	}
@@ -801,15 +816,22 @@ cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **weights)
 			ListCell   *lc;
 			int			first = n;
 
-			/* like a column value: the mean of the known values */
+			/*
+			 * Like a column value: the mean of the distinct known values (a
+			 * value given twice counts once, and the buffer holds every value
+			 * of every column once at most).
+			 */
 			foreach(lc, vals)
 			{
 				List	   *pair = lfirst(lc);
 				int			row = cs_column_find(m, col, m->user_values, linitial(pair));
+				bool		seen = false;
 
 				if (row < 0 && lsecond(pair) != NULL)
 					row = cs_column_find(m, col, m->user_values, lsecond(pair));
-				if (row >= 0)
+				for (int i = first; i < n && !seen; i++)
+					seen = (*rows)[i] == row;
+				if (row >= 0 && !seen)
 					(*rows)[n++] = row;
 			}
 			for (int i = first; i < n; i++)
@@ -1134,6 +1156,16 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	return lse;
 }
 
+/* Every value finite and within what training stores. */
+static bool
+bounded(const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!(fabsf(x[i]) <= CS_MAX_PARAM))
+			return false;
+	return true;
+}
+
 int
 cs_refresh_items(const char *name)
 {
@@ -1149,6 +1181,9 @@ cs_refresh_items(const char *name)
 	int			count = 0;
 	Datum	   *elems = palloc(sizeof(Datum) * Max(m->dim, max_rows(m->item_columns, m->n_item_columns)));
 	bool	   *present = palloc0(sizeof(bool) * Max(m->n_items, 1));
+	HASHCTL		hctl;
+	HTAB	   *stored;
+	int			n_unbounded = 0;
 	Datum	   *removed = palloc(sizeof(Datum) * Max(m->n_items, 1));
 	int			n_removed = 0;
 
@@ -1160,6 +1195,11 @@ cs_refresh_items(const char *name)
 	key = s->opts.items_key ? s->opts.items_key : s->opts.col_item;
 	/* a key that no longer holds ids would make every item look deleted */
 	cs_check_id_column(check_relation(s, s->items), s->items, key, NULL, &key_type);
+
+	hctl.keysize = sizeof(int64);
+	hctl.entrysize = sizeof(int64);
+	hctl.hcxt = CurrentMemoryContext;
+	stored = hash_create("coldstart refreshed items", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	/*
 	 * One refresh of a version at a time, and what it reads is read after
@@ -1225,7 +1265,10 @@ cs_refresh_items(const char *name)
 			if (isnull)
 				continue;
 			if (TupleDescAttr(tt->tupdesc, 0)->atttypid != key_type)
-				elog(ERROR, "the type of column \"%s\" of %s changed during refresh_items()", key, s->items);
+				ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("the type of column \"%s\" of %s changed while refresh_items() read it", key, s->items),
+					 errhint("Call coldstart.refresh_items('%s') again.", name)));
 			id = cs_datum_to_id(d, key_type);
 			i = cs_model_find_item(m, id);
 			if (i < 0)
@@ -1242,9 +1285,20 @@ cs_refresh_items(const char *name)
 			for (int i = 0; i < n; i++)
 			{
 				int			nr = (int) (t.row_start[i + 1] - t.row_start[i]);
+				bool		found_before;
 
 				if (!t.found[i])
 					continue;
+				/* a second row of the same item: the first one read is kept, as in training */
+				(void) hash_search(stored, &ids[i], HASH_ENTER, &found_before);
+				if (found_before)
+					continue;
+				/* features whose vector is beyond what training would store */
+				if (!bounded(t.V + (Size) i * m->dim, m->dim) || !bounded(&t.b[i], 1))
+				{
+					n_unbounded++;
+					continue;
+				}
 				for (int j = 0; j < m->dim; j++)
 					elems[j] = Float4GetDatum(t.V[(Size) i * m->dim + j]);
 				args[2] = Int64GetDatum(ids[i]);
@@ -1285,6 +1339,12 @@ cs_refresh_items(const char *name)
 							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark model \"%s\" as refreshed", name);
 	PopActiveSnapshot();
+	if (n_unbounded > 0)
+		ereport(WARNING,
+				(errmsg_plural("%d new item of %s was left out: its features give a vector larger than %g",
+							   "%d new items of %s were left out: their features give vectors larger than %g",
+							   n_unbounded, n_unbounded, s->items, (double) CS_MAX_PARAM),
+				 errhint("Scale the numbers of its content vector down (training refuses such values too).")));
 	if (n_removed > 0)
 		ereport(NOTICE,
 				(errmsg_plural("%d of the %d items model \"%s\" was trained on is no longer in %s and will not be recommended",
