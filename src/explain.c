@@ -51,9 +51,9 @@ value_name(const CsModel *m, const CsColumn *cols, int n_cols, const uint32 *val
 
 	if (col == NULL)
 		return psprintf("value row %d", row);
-	name = m->strings + col->name;
+	name = cs_model_string(m, col->name);
 	if (col->kind != CS_COL_NUMERIC)
-		return psprintf("%s = %s", name, m->strings + values[row]);
+		return psprintf("%s = %s", name, cs_model_string(m, values[row]));
 	b = row - col->first;
 	e = m->edges + col->first_edge;
 	/* edges in full (shortest exact form); times are epoch seconds */
@@ -76,33 +76,6 @@ put_row(ReturnSetInfo *rsinfo, const char *part, const char *detail, double cont
 	values[1] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
 	values[2] = Float8GetDatum(contribution);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-/* The feature rows of item position i (model items, then extras). */
-static int
-item_rows(const CsServed *s, int i, const int32 **rows, const float **weights)
-{
-	const CsModel *m = &s->m;
-	int64		a,
-				z;
-
-	if (i < m->n_items)
-	{
-		a = m->item_row_start[i];
-		z = m->item_row_start[i + 1];
-		*rows = m->item_rows + a;
-		*weights = m->item_row_weights + a;
-	}
-	else
-	{
-		int			e = i - m->n_items;
-
-		a = s->extra_row_start[e];
-		z = s->extra_row_start[e + 1];
-		*rows = s->extra_rows + a;
-		*weights = s->extra_row_weights + a;
-	}
-	return (int) (z - a);
 }
 
 /* The item's position in the scores, with a clear error if it has none. */
@@ -187,7 +160,7 @@ explain_terms(ReturnSetInfo *rsinfo, CsServed *s, int64 item_id, int pos,
 	}
 
 	/* the content match: gamma[column] x_ik H_k for each of the item's values */
-	n_rows = item_rows(s, pos, &rows, &rw);
+	n_rows = cs_served_item_rows(s, pos, &rows, &rw);
 	for (int r = 0; r < n_rows; r++)
 		for (int q = 0; q < s->prof.n; q++)
 			if (s->prof.rows[q] == rows[r] && s->prof.vals[q] != 0 && m->match_weights != NULL)

@@ -417,6 +417,32 @@ cs_served_find(const CsServed *s, int64 item_id)
 	return i;
 }
 
+int
+cs_served_item_rows(const CsServed *s, int i, const int32 **rows, const float **weights)
+{
+	const CsModel *m = &s->m;
+	int64		a,
+				z;
+
+	if (i < m->n_items)
+	{
+		a = m->item_row_start[i];
+		z = m->item_row_start[i + 1];
+		*rows = m->item_rows + a;
+		*weights = m->item_row_weights + a;
+	}
+	else
+	{
+		int			e = i - m->n_items;
+
+		a = s->extra_row_start[e];
+		z = s->extra_row_start[e + 1];
+		*rows = s->extra_rows + a;
+		*weights = s->extra_row_weights + a;
+	}
+	return (int) (z - a);
+}
+
 /* ---------- live state ---------- */
 
 static SPIPlanPtr
@@ -1059,17 +1085,13 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 			parts->omega[j] = omega;
 		cblas_saxpy(d, omega, vec[j], 1, h, 1);
 		/* the same weights make the content-match profile */
-		if (i >= 0 && i < m->n_items)
-			cs_profile_add(&s->prof, w[j], (int) (m->item_row_start[i + 1] - m->item_row_start[i]),
-						   m->item_rows + m->item_row_start[i],
-						   m->item_row_weights + m->item_row_start[i]);
-		else if (i >= 0)
+		if (i >= 0)
 		{
-			int			e = i - m->n_items;
+			const int32 *rows;
+			const float *rw;
+			int			nr = cs_served_item_rows(s, i, &rows, &rw);
 
-			cs_profile_add(&s->prof, w[j], (int) (s->extra_row_start[e + 1] - s->extra_row_start[e]),
-						   s->extra_rows + s->extra_row_start[e],
-						   s->extra_row_weights + s->extra_row_start[e]);
+			cs_profile_add(&s->prof, w[j], nr, rows, rw);
 		}
 		else
 		{

@@ -89,6 +89,12 @@ extern void cs_served_forget(const char *name);
 /* Index of an item in the scores vector (model items, then extras), or -1. */
 extern int	cs_served_find(const CsServed *s, int64 item_id);
 
+/*
+ * The feature rows of item position i of the scores (a model item or one
+ * added after training) and their weights; returns how many.
+ */
+extern int	cs_served_item_rows(const CsServed *s, int i, const int32 **rows, const float **weights);
+
 /* How many of a user's latest behaviours make u(x): the setting, or the model's. */
 static inline int
 cs_served_history_length(const CsServed *s)
