@@ -104,11 +104,7 @@ dayset_compact(DaySet *s)
 	if (s->bits != NULL || ntail == 0)
 		return;
 
-	qsort(tail, ntail, sizeof(int32), cs_cmp_int32);
-	for (int32 i = 0; i < ntail; i++)
-		if (n == 0 || tail[i] != tail[n - 1])
-			tail[n++] = tail[i];
-	ntail = n;
+	ntail = cs_sort_unique_int32(tail, ntail);
 
 	if (s->nsorted > 0 && tail[0] <= s->list[s->nsorted - 1])
 	{

@@ -34,4 +34,17 @@ cs_cmp_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sort n int32 values and drop repeats; returns how many distinct ones remain. */
+static inline int
+cs_sort_unique_int32(int32 *a, int n)
+{
+	int			k = 0;
+
+	qsort(a, n, sizeof(int32), cs_cmp_int32);
+	for (int i = 0; i < n; i++)
+		if (k == 0 || a[k - 1] != a[i])
+			a[k++] = a[i];
+	return k;
+}
+
 #endif							/* COLDSTART_H */

@@ -204,6 +204,19 @@ extern uint64_t cs_section_expected_size(const CsModelHeader *hdr, int id);
 /* Name of a section, for messages. */
 extern const char *cs_section_name(int id);
 
+/*
+ * Index of the first of n values beyond CS_MAX_PARAM in magnitude (or not a
+ * number), or -1: what training refuses to store, and refresh_items() too.
+ */
+static inline int64_t
+cs_first_unbounded(const float *x, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		if (!(x[i] <= CS_MAX_PARAM && x[i] >= -CS_MAX_PARAM))
+			return i;
+	return -1;
+}
+
 static inline const char *
 cs_model_string(const CsModel *m, uint32_t offset)
 {

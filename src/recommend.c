@@ -73,10 +73,6 @@ static int64 *
 id_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 {
 	ArrayType  *a;
-	Datum	   *e;
-	bool	   *isnull;
-	int			ne;
-	int64	   *ids;
 
 	*n = 0;
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
@@ -86,12 +82,7 @@ id_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("%s must be a one-dimensional array", what)));
-	deconstruct_array(a, INT8OID, 8, true, TYPALIGN_DOUBLE, &e, &isnull, &ne);
-	ids = palloc(sizeof(int64) * Max(ne, 1));
-	for (int j = 0; j < ne; j++)
-		if (!isnull[j])
-			ids[(*n)++] = DatumGetInt64(e[j]);
-	return ids;
+	return cs_array_ids(a, n);
 }
 
 /* The filter of arguments candidates and exclude (argument numbers). */
@@ -121,11 +112,7 @@ filter_resolve(CsServed *s, ItemFilter *f)
 		if (i >= 0)
 			pos[n++] = i;
 	}
-	qsort(pos, n, sizeof(int32), cs_cmp_int32);
-	f->n_allowed = 0;
-	for (int j = 0; j < n; j++)
-		if (f->n_allowed == 0 || pos[f->n_allowed - 1] != pos[j])
-			pos[f->n_allowed++] = pos[j];
+	f->n_allowed = cs_sort_unique_int32(pos, n);
 	f->allowed = pos;
 }
 
@@ -138,17 +125,11 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 		 int n_exclude, const ItemFilter *f, int k)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64	   *all_excluded = palloc(sizeof(int64) * Max(n_exclude + f->n_forbidden, 1));
-	double		lse;
+	double		lse = cs_score_all(s, u, exclude, n_exclude);
 	int32	   *idx = palloc(sizeof(int32) * k);
 	float	   *val = palloc(sizeof(float) * k);
 	int			found;
 
-	if (n_exclude > 0)
-		memcpy(all_excluded, exclude, sizeof(int64) * n_exclude);
-	if (f->n_forbidden > 0)
-		memcpy(all_excluded + n_exclude, f->forbidden, sizeof(int64) * f->n_forbidden);
-	lse = cs_score_all(s, u, all_excluded, n_exclude + f->n_forbidden);
 	if (f->candidates == NULL)
 		found = cs_topk(s->scores, s->n_total, k, idx, val);
 	else
@@ -180,21 +161,24 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 
 /*
  * The user of a history (its first n_vector behaviours) and attribute rows,
- * scored and emitted, leaving out the items of the first n_exclude behaviours.
+ * scored and emitted, leaving out the items of the first n_seen behaviours
+ * and those the filter forbids.
  */
 static void
 recommend_history(FunctionCallInfo fcinfo, CsServed *s, const CsHistItem *hist, int n_vector,
-				  int n_exclude, const int32 *rows, const float *w, int n_attr,
+				  int n_seen, const int32 *rows, const float *w, int n_attr,
 				  ItemFilter *f, int k)
 {
 	float	   *u = palloc(sizeof(float) * s->m.dim);
-	int64	   *exclude = palloc(sizeof(int64) * Max(n_exclude, 1));
+	int64	   *exclude = palloc(sizeof(int64) * Max(n_seen + f->n_forbidden, 1));
 
 	cs_user_vector(s, hist, n_vector, rows, w, n_attr, u, NULL);
-	for (int j = 0; j < n_exclude; j++)
+	for (int j = 0; j < n_seen; j++)
 		exclude[j] = hist[j].item_id;
+	if (f->n_forbidden > 0)
+		memcpy(exclude + n_seen, f->forbidden, sizeof(int64) * f->n_forbidden);
 	filter_resolve(s, f);
-	emit_top(fcinfo, s, u, exclude, n_exclude, f, k);
+	emit_top(fcinfo, s, u, exclude, n_seen + f->n_forbidden, f, k);
 }
 
 PG_FUNCTION_INFO_V1(coldstart_recommend);

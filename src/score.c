@@ -116,6 +116,23 @@ build_match_index(CsServed *s)
 	MemoryContextSwitchTo(old);
 }
 
+int64 *
+cs_array_ids(ArrayType *a, int *n)
+{
+	Datum	   *e;
+	bool	   *isnull;
+	int			ne;
+	int64	   *ids;
+
+	deconstruct_array(a, INT8OID, 8, true, TYPALIGN_DOUBLE, &e, &isnull, &ne);
+	ids = palloc(sizeof(int64) * Max(ne, 1));
+	*n = 0;
+	for (int j = 0; j < ne; j++)
+		if (!isnull[j])
+			ids[(*n)++] = DatumGetInt64(e[j]);
+	return ids;
+}
+
 /* The model's items that refresh_items() found gone from the items table. */
 static void
 load_removed(CsServed *s)
@@ -139,27 +156,19 @@ load_removed(CsServed *s)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 	{
-		ArrayType  *a = DatumGetArrayTypeP(d);
-		Datum	   *e;
-		bool	   *enull;
 		int			n;
+		int64	   *ids = cs_array_ids(DatumGetArrayTypeP(d), &n);
 
-		deconstruct_array(a, INT8OID, 8, true, TYPALIGN_DOUBLE, &e, &enull, &n);
 		s->removed = MemoryContextAlloc(s->cxt, sizeof(int32) * Max(n, 1));
 		for (int j = 0; j < n; j++)
 		{
-			int			i = enull[j] ? -1 : cs_model_find_item(&s->m, DatumGetInt64(e[j]));
+			int			i = cs_model_find_item(&s->m, ids[j]);
 
 			if (i >= 0)
 				s->removed[s->n_removed++] = i;
 		}
 		/* distinct, so that n_removed == n_total means nothing is left */
-		qsort(s->removed, s->n_removed, sizeof(int32), cs_cmp_int32);
-		n = 0;
-		for (int j = 0; j < s->n_removed; j++)
-			if (n == 0 || s->removed[n - 1] != s->removed[j])
-				s->removed[n++] = s->removed[j];
-		s->n_removed = n;
+		s->n_removed = cs_sort_unique_int32(s->removed, s->n_removed);
 	}
 }
 
@@ -1178,16 +1187,6 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	return lse;
 }
 
-/* Every value finite and within what training stores. */
-static bool
-bounded(const float *x, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!(fabsf(x[i]) <= CS_MAX_PARAM))
-			return false;
-	return true;
-}
-
 int
 cs_refresh_items(const char *name)
 {
@@ -1316,7 +1315,8 @@ cs_refresh_items(const char *name)
 				if (found_before)
 					continue;
 				/* features whose vector is beyond what training would store */
-				if (!bounded(t.V + (Size) i * m->dim, m->dim) || !bounded(&t.b[i], 1))
+				if (cs_first_unbounded(t.V + (Size) i * m->dim, m->dim) >= 0 ||
+					cs_first_unbounded(&t.b[i], 1) >= 0)
 				{
 					n_unbounded++;
 					continue;

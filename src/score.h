@@ -86,6 +86,9 @@ extern void cs_served_free(CsServed *s);
 /* Drop a model from this backend's cache. */
 extern void cs_served_forget(const char *name);
 
+/* The elements of a bigint[] that are not NULL, in order. */
+extern int64 *cs_array_ids(ArrayType *a, int *n);
+
 /* Index of an item in the scores vector (model items, then extras), or -1. */
 extern int	cs_served_find(const CsServed *s, int64 item_id);
 

@@ -1379,13 +1379,14 @@ check_model_size(const CsDataset *ds, const CsOptions *o, const char *options_js
 static void
 check_floats_bounded(const float *x, Size n, const char *what, const CsOptions *o)
 {
-	for (Size i = 0; i < n; i++)
-		if (!(fabsf(x[i]) <= CS_MAX_PARAM))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("training diverged: %s grew to %g, beyond the largest magnitude a model may hold (%g)",
-							what, (double) x[i], (double) CS_MAX_PARAM),
-					 errhint("Lower the option \"learning_rate\" (now %g).", o->learning_rate)));
+	int64		i = cs_first_unbounded(x, (int64) n);
+
+	if (i >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("training diverged: %s grew to %g, beyond the largest magnitude a model may hold (%g)",
+						what, (double) x[i], (double) CS_MAX_PARAM),
+				 errhint("Lower the option \"learning_rate\" (now %g).", o->learning_rate)));
 }
 
 static void
