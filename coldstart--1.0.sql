@@ -117,11 +117,11 @@ CREATE FUNCTION coldstart.retrain(name text) RETURNS jsonb
 COMMENT ON FUNCTION coldstart.retrain(text) IS
 	'train a model again with its stored relations and options; the entry point for pg_cron';
 
-CREATE FUNCTION coldstart.activate(name text, version integer) RETURNS void
+CREATE FUNCTION coldstart.activate(name text, version integer, refresh boolean DEFAULT true) RETURNS void
 	AS 'MODULE_PATHNAME', 'coldstart_activate' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION coldstart.activate(text, integer) IS
-	'make a stored version of a model the one that is served (roll back or forward)';
+COMMENT ON FUNCTION coldstart.activate(text, integer, boolean) IS
+	'make a stored version of a model the one that is served (roll back or forward); with refresh (the default), then refresh_items() for it, so that it serves the items added to the items table since and leaves out those deleted';
 
 -- ---------------------------------------------------------------------
 -- Serving (src/recommend.c, src/score.c)

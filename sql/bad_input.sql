@@ -258,7 +258,8 @@ INSERT INTO bi.cases (fn, n, what, sql) VALUES
   ('activate', 4, 'unknown model', $$SELECT coldstart.activate('nope', 1)$$),
   ('activate', 5, 'version 99', $$SELECT coldstart.activate('bi', 99)$$),
   ('activate', 6, 'version 0', $$SELECT coldstart.activate('bi', 0)$$),
-  ('activate', 7, 'version -2147483648', $$SELECT coldstart.activate('bi', -2147483648)$$);
+  ('activate', 7, 'version -2147483648', $$SELECT coldstart.activate('bi', -2147483648)$$),
+  ('activate', 8, 'refresh NULL', $$SELECT coldstart.activate('bi', 1, NULL)$$);
 \pset format unaligned
 SELECT fn, n, what, bi.try(sql) AS result FROM bi.cases WHERE fn IN ('retrain', 'activate') ORDER BY fn DESC, n;
 \pset format aligned

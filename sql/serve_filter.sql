@@ -162,3 +162,45 @@ SELECT count(*) FILTER (WHERE item_id = 60) AS rows_of_60, count(*) FILTER (WHER
        (SELECT vector FROM coldstart.item_extras WHERE name = 'sfc' AND item_id = 60) =
        (SELECT vector FROM coldstart.item_extras WHERE name = 'sfc' AND item_id = 62) AS from_its_first_row
 FROM coldstart.item_extras WHERE name = 'sfc';
+
+-- activate() refreshes the version it activates: after a rollback, the items
+-- added since it was trained are served and those deleted since are not
+SELECT s ->> 'version' AS version
+FROM generate_series(1, 2) i,
+     LATERAL coldstart.train('sfr', 'sf.behaviours', 'sf.items', NULL,
+                             jsonb_build_object('dim', 4, 'epochs', 1, 'seed', i, 'validation_fraction', 0)) s
+ORDER BY i;
+INSERT INTO sf.items VALUES (42, 'romance');
+DELETE FROM sf.items WHERE item_id = 7;
+SET client_min_messages = notice;
+SELECT coldstart.refresh_items('sfr') AS refreshed;
+SELECT coldstart.activate('sfr', 1);
+SET client_min_messages = warning;
+SELECT version, active, items_removed FROM coldstart.models WHERE name = 'sfr' ORDER BY version;
+SELECT (SELECT count(*) FROM coldstart.recommend(3, 10, model => 'sfr', candidates => '{42}')) AS new_item_served,
+       (SELECT count(*) FROM coldstart.recommend(3, 100, model => 'sfr') WHERE item_id = 7) AS deleted_item_served;
+-- refresh => false activates the version as it was last refreshed
+INSERT INTO sf.items VALUES (43, 'romance');
+SELECT coldstart.activate('sfr', 2, refresh => false);
+SELECT (SELECT count(*) FROM coldstart.recommend(3, 10, model => 'sfr', candidates => '{43}')) AS item_43_served,
+       (SELECT count(*) FROM coldstart.recommend(3, 10, model => 'sfr', candidates => '{42}')) AS item_42_served;
+-- under REPEATABLE READ the refresh sees the activation of the same statement
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT coldstart.activate('sfr', 1);
+SELECT (SELECT count(*) FROM coldstart.item_extras WHERE name = 'sfr' AND version = 1) AS extras_of_1,
+       (SELECT count(*) FROM coldstart.recommend(3, 10, model => 'sfr', candidates => '{43}')) AS item_43_served;
+COMMIT;
+-- a refresh that fails fails the activation: the active version stays
+BEGIN;
+DELETE FROM sf.items;
+SAVEPOINT before_activate;
+SELECT coldstart.activate('sfr', 2);
+ROLLBACK TO before_activate;
+SELECT version FROM coldstart.models WHERE name = 'sfr' AND active;
+SELECT coldstart.activate('sfr', 2, refresh => false);
+SELECT version FROM coldstart.models WHERE name = 'sfr' AND active;
+ROLLBACK;
+-- a version trained without an items table has nothing to refresh
+SELECT s ->> 'version' AS version
+FROM coldstart.train('sfn', 'sf.behaviours', NULL, NULL, '{"dim": 4, "epochs": 1, "validation_fraction": 0}') s;
+SELECT coldstart.activate('sfn', 1);

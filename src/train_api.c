@@ -299,28 +299,53 @@ coldstart_retrain(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(cs_run_recorded(name, "retrain", retrain_run, name));
 }
 
+typedef struct ActivateArgs
+{
+	const char *name;
+	int32		version;
+} ActivateArgs;
+
+/* error context of the refresh that activate() runs */
+static void
+activate_refresh_context(void *arg)
+{
+	const ActivateArgs *a = arg;
+
+	errcontext("refreshing the items of version %d of model \"%s\" "
+			   "(coldstart.activate('%s', %d, refresh => false) activates it without a refresh)",
+			   a->version, a->name, a->name, a->version);
+}
+
 PG_FUNCTION_INFO_V1(coldstart_activate);
 Datum
 coldstart_activate(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	int32		version;
+	bool		refresh;
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
+	bool		has_items = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name and version must not be NULL")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("refresh must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	version = PG_GETARG_INT32(1);
+	refresh = PG_GETARG_BOOL(2);
 	cs_check_model_name(name);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
-	if (SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1 AND version = $2",
+	if (SPI_execute_with_args("SELECT spec->>'items' IS NOT NULL FROM coldstart.models "
+							  "WHERE name = $1 AND version = $2",
 							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up model \"%s\"", name);
 	if (SPI_processed == 0)
@@ -332,6 +357,12 @@ coldstart_activate(PG_FUNCTION_ARGS)
 				 errhint("SELECT version FROM coldstart.models WHERE name = '%s' lists its versions.",
 						 name)));
 	}
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		has_items = !isnull && DatumGetBool(d);
+	}
 	/* deactivate first: the unique index allows one active version per name */
 	if (SPI_execute_with_args("UPDATE coldstart.models SET active = false "
 							  "WHERE name = $1 AND active AND version <> $2",
@@ -340,6 +371,32 @@ coldstart_activate(PG_FUNCTION_ARGS)
 							  "WHERE name = $1 AND version = $2 AND NOT active",
 							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not activate version %d of model \"%s\"", version, name);
+
+	/*
+	 * The version's new and removed items are those of its own last refresh:
+	 * after a rollback, the items added or deleted since would be missing.
+	 * refresh_items() through SPI, so that it reads after the update above
+	 * (a new command), in either isolation level.
+	 */
+	if (refresh && has_items)
+	{
+		ActivateArgs a = {name, version};
+		ErrorContextCallback cb = {error_context_stack, activate_refresh_context, &a};
+		bool		isnull;
+		int32		added;
+
+		error_context_stack = &cb;
+		if (SPI_execute_with_args("SELECT coldstart.refresh_items($1)",
+								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not refresh the items of model \"%s\"", name);
+		error_context_stack = cb.previous;
+		added = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (added > 0)
+			ereport(NOTICE,
+					(errmsg_plural("version %d of model \"%s\" serves %d item added to the items table after it was trained",
+								   "version %d of model \"%s\" serves %d items added to the items table after it was trained",
+								   added, version, name, added)));
+	}
 	SPI_finish();
 	PG_RETURN_VOID();
 }
