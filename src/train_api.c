@@ -331,13 +331,14 @@ coldstart_activate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name and version must not be NULL")));
-	if (PG_ARGISNULL(2))
+	/* (a definition of the function from before the parameter has two) */
+	if (PG_NARGS() > 2 && PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("refresh must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	version = PG_GETARG_INT32(1);
-	refresh = PG_GETARG_BOOL(2);
+	refresh = PG_NARGS() > 2 ? PG_GETARG_BOOL(2) : true;
 	cs_check_model_name(name);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
