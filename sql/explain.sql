@@ -140,3 +140,28 @@ ALTER TABLE ex.items ALTER price TYPE numeric;
 INSERT INTO ex.items SELECT 203, category, brand, 1e400, rating, tags FROM ex.items WHERE item_id = 26;
 SELECT coldstart.refresh_items('ex') > 0 AS refreshed;
 SELECT count(*) AS price_terms FROM coldstart.explain(1001, 203, 'ex') WHERE detail LIKE 'price%';
+
+-- bucket edges of time columns read as times, as the column's type prints
+-- them: timestamptz in the session's time zone, timestamp as UTC wall time,
+-- a date as a date
+CREATE TABLE ex.titems (item_id bigint, listed timestamptz, made timestamp, day date);
+INSERT INTO ex.titems
+SELECT i, '2026-01-01 00:30+00'::timestamptz + i * interval '1 day', '2025-06-01 12:00'::timestamp + i * interval '7 hours',
+       '2026-03-01'::date + i / 5
+FROM generate_series(1, 40) i;
+CREATE TABLE ex.tusers (user_id bigint, signup date);
+INSERT INTO ex.tusers SELECT u, '2025-01-01'::date + u * 3 FROM generate_series(1, 60) u;
+CREATE TABLE ex.tbehaviours AS
+SELECT u AS user_id, 1 + (u + j) % 40 AS item_id, 'pv' AS action,
+       '2026-05-01 00:00+00'::timestamptz + u * interval '1 day' + j * interval '1 minute' AS ts
+FROM generate_series(1, 60) u, generate_series(0, 4) j;
+SELECT s -> 'items' AS items
+FROM coldstart.train('ex_t', 'ex.tbehaviours', 'ex.titems', 'ex.tusers',
+                     '{"dim": 4, "epochs": 1, "buckets": 4, "validation_fraction": 0}') s;
+SET timezone = 'UTC';
+SELECT part, detail FROM coldstart.explain(7, 12, 'ex_t')
+WHERE part IN ('content match', 'attribute') ORDER BY part, detail;
+SET timezone = 'Asia/Tokyo';
+SELECT part, detail FROM coldstart.explain(7, 12, 'ex_t')
+WHERE part IN ('content match', 'attribute') ORDER BY part, detail;
+RESET timezone;

@@ -561,6 +561,7 @@ build_vocabulary(FeatRead *fr, int c, const int32 *order, int n_ent, int buckets
 	fc->name = col->name;
 	fc->kind = col->reader.kind;
 	fc->is_array = col->reader.is_array;
+	fc->time_flag = col->reader.kind == CS_COL_NUMERIC ? cs_time_flag(col->reader.type) : 0;
 	fc->first = f->n_values;
 	fc->count = 0;
 

@@ -28,6 +28,7 @@ typedef struct CsFeatColumn
 	char	   *name;
 	int			kind;			/* CsColumnKind */
 	bool		is_array;
+	uint16		time_flag;		/* numeric: CS_COLF_TIMESTAMPTZ etc., or 0 */
 	int			first;			/* vocabulary rows */
 	int			count;
 	int			first_edge;		/* numeric */

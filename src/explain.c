@@ -19,15 +19,19 @@
 
 #include <math.h>
 
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "blas.h"
 #include "coldstart.h"
+#include "featurize.h"
 #include "score.h"
 
 /* The column of value row "row" among columns cols[0..n), or NULL. */
@@ -38,6 +42,30 @@ column_of(const CsColumn *cols, int n, int row)
 		if (cols[c].kind != CS_COL_DENSE && row >= cols[c].first && row < cols[c].first + cols[c].count)
 			return &cols[c];
 	return NULL;
+}
+
+/*
+ * A bucket edge as text: the shortest exact form of the number, or for a
+ * column of times the time it stands for, as the column's type prints it
+ * (timestamptz in the session's time zone).
+ */
+static char *
+edge_text(const CsColumn *col, double e)
+{
+	int			flag = col->flags & CS_COLF_TIMES;
+	double		us = rint((e - PG_EPOCH_SECONDS) * USECS_PER_SEC);
+
+	/* beyond what a timestamp holds (a model from elsewhere): the number */
+	if (flag == 0 || !(us >= (double) MIN_TIMESTAMP && us < (double) END_TIMESTAMP))
+		return float8out_internal(e);
+	if (flag == CS_COLF_DATE && fmod(us, (double) USECS_PER_DAY) == 0)
+		return DatumGetCString(DirectFunctionCall1(date_out,
+												   DateADTGetDatum((DateADT) (us / USECS_PER_DAY))));
+	if (flag == CS_COLF_TIMESTAMPTZ)
+		return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+												   TimestampTzGetDatum((TimestampTz) us)));
+	/* timestamp, and a date edge inside a day: UTC wall time */
+	return DatumGetCString(DirectFunctionCall1(timestamp_out, TimestampGetDatum((Timestamp) us)));
 }
 
 /* "column = value", or for a numeric bucket "column in [a, b)". */
@@ -56,14 +84,13 @@ value_name(const CsModel *m, const CsColumn *cols, int n_cols, const uint32 *val
 		return psprintf("%s = %s", name, cs_model_string(m, values[row]));
 	b = row - col->first;
 	e = m->edges + col->first_edge;
-	/* edges in full (shortest exact form); times are epoch seconds */
 	if (col->count <= 1)
 		return psprintf("%s (any value)", name);
 	if (b == 0)
-		return psprintf("%s < %s", name, float8out_internal(e[0]));
+		return psprintf("%s < %s", name, edge_text(col, e[0]));
 	if (b == col->count - 1)
-		return psprintf("%s >= %s", name, float8out_internal(e[b - 1]));
-	return psprintf("%s in [%s, %s)", name, float8out_internal(e[b - 1]), float8out_internal(e[b]));
+		return psprintf("%s >= %s", name, edge_text(col, e[b - 1]));
+	return psprintf("%s in [%s, %s)", name, edge_text(col, e[b - 1]), edge_text(col, e[b]));
 }
 
 static void

@@ -16,9 +16,6 @@
 
 #include "featurize.h"
 
-/* Seconds between the Unix epoch and the PostgreSQL epoch (2000-01-01). */
-#define PG_EPOCH_SECONDS ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
-
 static bool
 is_categorical_scalar(Oid type)
 {
@@ -219,6 +216,22 @@ bool
 cs_is_time_type(Oid type)
 {
 	return is_numeric_scalar(type);
+}
+
+uint16
+cs_time_flag(Oid type)
+{
+	switch (type)
+	{
+		case TIMESTAMPTZOID:
+			return CS_COLF_TIMESTAMPTZ;
+		case TIMESTAMPOID:
+			return CS_COLF_TIMESTAMP;
+		case DATEOID:
+			return CS_COLF_DATE;
+		default:
+			return 0;
+	}
 }
 
 bool

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 #include "model_format.h"
@@ -55,11 +56,17 @@ extern bool cs_read_numeric(CsValueReader *r, Datum d, double *out);
  */
 extern int	cs_read_dense(CsValueReader *r, Datum d, float *buf, int maxdim);
 
+/* Seconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define PG_EPOCH_SECONDS ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+
 /* Seconds since the Unix epoch of a timestamp/date/number column value. */
 extern bool cs_datum_to_epoch(Datum d, Oid type, double *out);
 
 /* Whether a column of this type can hold timestamps (see cs_datum_to_epoch). */
 extern bool cs_is_time_type(Oid type);
+
+/* CS_COLF_TIMESTAMPTZ, _TIMESTAMP or _DATE for those types, else 0. */
+extern uint16 cs_time_flag(Oid type);
 
 /* Whether a column of this type can hold ids (smallint, integer, bigint). */
 extern bool cs_is_id_type(Oid type);

@@ -170,8 +170,12 @@ check_columns(const CsModel *m, const CsColumn *cols, int ncols,
 		for (int p = 0; p < c; p++)
 			if (strcmp(m->strings + cols[p].name, m->strings + col->name) == 0)
 				FAIL("%s column \"%s\" appears twice", side, m->strings + col->name);
-		if (col->flags & ~CS_COLF_ARRAY)
+		if (col->flags & ~(CS_COLF_ARRAY | CS_COLF_TIMES))
 			FAIL("%s column \"%s\" has unknown flags", side, m->strings + col->name);
+		if ((col->flags & CS_COLF_TIMES) &&
+			(col->kind != CS_COL_NUMERIC ||
+			 ((col->flags & CS_COLF_TIMES) & ((col->flags & CS_COLF_TIMES) - 1)) != 0))
+			FAIL("%s column \"%s\" has invalid time flags", side, m->strings + col->name);
 		if (col->first != row || col->count < 0 || col->count > nvalues - row)
 			FAIL("%s column \"%s\" covers rows that do not follow the previous column",
 				 side, m->strings + col->name);

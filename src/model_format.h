@@ -117,6 +117,11 @@ typedef enum CsColumnKind
 } CsColumnKind;
 
 #define CS_COLF_ARRAY	0x0001	/* multi-valued: one row per element */
+/* numeric columns of times (edges in epoch seconds): at most one of these */
+#define CS_COLF_TIMESTAMPTZ	0x0002
+#define CS_COLF_TIMESTAMP	0x0004
+#define CS_COLF_DATE	0x0008
+#define CS_COLF_TIMES	(CS_COLF_TIMESTAMPTZ | CS_COLF_TIMESTAMP | CS_COLF_DATE)
 
 typedef struct CsColumn
 {

@@ -1442,7 +1442,7 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 
 		icol[c].name = cs_builder_string(&b, fc->name);
 		icol[c].kind = fc->kind;
-		icol[c].flags = fc->is_array ? CS_COLF_ARRAY : 0;
+		icol[c].flags = (fc->is_array ? CS_COLF_ARRAY : 0) | fc->time_flag;
 		icol[c].first = fc->first;
 		icol[c].count = fc->count;
 		icol[c].first_edge = fc->kind == CS_COL_NUMERIC ? fc->first_edge : 0;
@@ -1458,7 +1458,7 @@ build_model(Trainer *T, const char *options_json, CsTrainResult *res)
 
 		ucol[c].name = cs_builder_string(&b, fc->name);
 		ucol[c].kind = fc->kind;
-		ucol[c].flags = fc->is_array ? CS_COLF_ARRAY : 0;
+		ucol[c].flags = (fc->is_array ? CS_COLF_ARRAY : 0) | fc->time_flag;
 		ucol[c].first = fc->first;
 		ucol[c].count = fc->count;
 		ucol[c].first_edge = fc->kind == CS_COL_NUMERIC ? fc->first_edge + ds->items.n_edges : 0;
