@@ -95,7 +95,7 @@ INSERT INTO bi.cases (fn, n, what, sql) VALUES
   ('train', 20, 'vectors of two lengths', $$SELECT coldstart.train('x', 'bi.b', 'bi.mixed_vectors')$$),
   ('train', 21, 'vectors of 5000 elements', $$SELECT coldstart.train('x', 'bi.b', 'bi.long_vectors')$$),
   ('train', 22, 'two vector columns', $$SELECT coldstart.train('x', 'bi.b', 'bi.two_vectors')$$),
-  ('train', 23, 'a vector among user attributes', $$SELECT coldstart.train('x', 'bi.b', users => 'bi.vector_users')$$),
+  ('train', 23, 'a vector named among user attributes', $$SELECT coldstart.train('x', 'bi.b', users => 'bi.vector_users', options => '{"user_features": ["v"]}')$$),
   ('train', 24, 'items table missing', $$SELECT coldstart.train('x', 'bi.b', 'bi.nope')$$);
 \pset format unaligned
 SELECT n, what, bi.try(sql) AS result FROM bi.cases WHERE fn = 'train' ORDER BY n;

@@ -275,5 +275,11 @@ SELECT td.list($$coldstart.recommend(77, 5, 'td')$$) <> td.list($$coldstart.reco
        td.list($$coldstart.recommend(4242, 5, 'td')$$)
          = td.list($$coldstart.recommend_for_items('{}', k => 5, model => 'td')$$) AS no_row_is_no_attributes;
 
+-- half_life as an interval: seconds as extract(epoch FROM interval) counts
+-- them (a year is 365.25 days, a month 30)
+SELECT h, (coldstart.train('td_h', 'td.clean', options => jsonb_build_object('dim', 2, 'epochs', 1, 'half_life', h))
+           -> 'options' ->> 'half_life')::float8 = extract(epoch FROM h::interval) AS as_extract_epoch
+FROM (VALUES ('90 min'), ('1 day 02:00:00'), ('1 month'), ('1 year 1 month'), ('2 years'), ('P1DT2H'), ('1 week 0.5 seconds')) v(h);
+
 DROP SCHEMA td CASCADE;
 DELETE FROM coldstart.models WHERE name LIKE 'td%';

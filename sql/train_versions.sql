@@ -47,6 +47,16 @@ ORDER BY a.name, b.name;
 SELECT a.n, b.n, tv.untimed(a.s) = tv.untimed(b.s) AS same_summary
 FROM tv.runs a JOIN tv.runs b ON a.n < b.n ORDER BY a.n, b.n;
 SELECT tv.served('tv_a') = tv.served('tv_b') AS same_served, tv.served('tv_a') <> tv.served('tv_c') AS other_seed_other_served;
+-- seeds are read exactly: beyond 2^53 two neighbours are two seeds (a double
+-- merged them), and the largest bigint is one
+SELECT seed, s -> 'options' ->> 'seed' AS seed_in_the_summary
+FROM (VALUES (9007199254740992), (9007199254740993), (9223372036854775807)) v(seed),
+     LATERAL coldstart.train('tv_s' || seed, 'tv.behaviours', options => '{"dim": 2, "epochs": 1}'::jsonb || jsonb_build_object('seed', seed)) s
+ORDER BY seed;
+SELECT count(DISTINCT m.model::text) AS distinct_models,
+       array_agg(coldstart.model_info(m.model) -> 'options' ->> 'seed' ORDER BY m.name) AS seeds_in_the_models
+FROM coldstart.models m WHERE m.name LIKE 'tv\_s%';
+DELETE FROM coldstart.models WHERE name LIKE 'tv\_s%';
 
 -- ---------------------------------------------------------------------
 -- retrain(): the stored spec, the same model on the same data

@@ -498,6 +498,14 @@ featread_columns(FeatRead *fr, Oid relid, const char *key, bool given, List *req
 								format_type_be(att->atttypid))));
 				continue;
 			}
+			/* a vector of a user: only items have content vectors */
+			if (!items_side && cs_auto_kind(att->atttypid) == CS_COL_DENSE)
+			{
+				ereport(NOTICE,
+						(errmsg("column \"%s\" of relation %s is a vector and is not used as a feature: only items have content vectors",
+								NameStr(att->attname), fr->relname)));
+				continue;
+			}
 			names = lappend(names, pstrdup(NameStr(att->attname)));
 			kinds = lappend_int(kinds, 0);
 		}
@@ -945,6 +953,17 @@ map_labels(CsDataset *ds, BehRead *br, const CsOptions *opts, int *label_kind)
 					 errmsg("option \"actions\" maps label \"%s\" to unknown kind \"%s\"",
 							l->label, l->kind),
 					 errhint("Use view, fav, cart or buy, or give the new kind a weight in \"action_weights\".")));
+		/* a label no row has: most likely a spelling that differs from the data's */
+		{
+			bool		used = false;
+
+			for (int i = 0; i < br->n_labels && !used; i++)
+				used = strcmp(l->label, br->label_names[i]) == 0;
+			if (!used)
+				ereport(NOTICE,
+						(errmsg("option \"actions\" maps label \"%s\", which no behaviour has", l->label),
+						 errhint("Labels are matched exactly, case and spaces included.")));
+		}
 	}
 
 	initStringInfo(&ds->unknown_labels);

@@ -85,7 +85,8 @@ typedef struct Metrics
 	double		ndcg10;
 	int			users;
 	int			catalogue;		/* items that could be recommended */
-	bool	   *covered;
+	bool	   *covered;		/* during its revealed count's pass */
+	int			n_covered;		/* then: how many items were in a top 10 */
 } Metrics;
 
 typedef struct Eval
@@ -708,6 +709,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext evalcxt;
+	MemoryContext itercxt;
 	CsOptions	opts;
 	CsSources	src;
 	CsDataset  *ds;
@@ -810,9 +812,6 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		revealed[j] = n;
 	}
 	mt = palloc0(sizeof(Metrics[M_COUNT]) * n_rev);
-	for (int r = 0; r < n_rev; r++)
-		for (int m = 0; m < M_COUNT; m++)
-			mt[r][m].covered = palloc0(ds->n_items);
 	scores = palloc(sizeof(float) * ds->n_items);
 	initStringInfo(&used);
 	cs_options_to_json(&opts, &used, CS_OPTIONS_TRAIN);
@@ -824,11 +823,15 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		CsDataset  *lds;
 		CsTrainResult res;
 		StringInfoData spec;
+		MemoryContext livecxt;
 
 		live_name = live_model_name();
 		live_table = live_table_name();
 		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
 		live_create(&e, live_table);
+		/* its data set and training state go once it is stored */
+		livecxt = AllocSetContextCreate(evalcxt, "coldstart evaluate live", ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSwitchTo(livecxt);
 		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(live_table))),
 						src.items, src.users);
 		lds = cs_dataset_load(&lsrc, &opts);
@@ -855,17 +858,30 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		live = cs_served_get(live_name);
 		PopActiveSnapshot();
 		live->read_own_writes = true;
+		MemoryContextSwitchTo(evalcxt);
+		MemoryContextDelete(livecxt);
 	}
 
+	/*
+	 * One pass per revealed count, in a memory context of its own: its
+	 * training, baselines and per-user reads go at its end, so that the
+	 * memory needed is that of one training whatever the number of passes.
+	 */
+	itercxt = AllocSetContextCreate(evalcxt, "coldstart evaluate pass", ALLOCSET_DEFAULT_SIZES);
 	for (int r = 0; r < n_rev; r++)
 	{
 		int			n = revealed[r];
-		CsHistories *t = training_histories(&e, n);
+		CsHistories *t;
 		Baselines	b;
 		CsServed   *model = NULL;
 		SPIPlanPtr	reveal_plan = NULL;
 		int			n_catalogue;
 
+		MemoryContextSwitchTo(itercxt);
+		t = training_histories(&e, n);
+		for (int m = 0; m < M_COUNT; m++)
+			if (method_wanted(&opts, m))
+				mt[r][m].covered = palloc0(ds->n_items);
 		ereport(NOTICE, (errmsg("revealed %d: training on %d users", n, t->n_users)));
 		baselines_build(&e, t, &b);
 		e.pop = b.pop;
@@ -932,6 +948,15 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			cs_served_free(model);
 		if (reveal_plan != NULL)
 			SPI_freeplan(reveal_plan);
+		for (int m = 0; m < M_COUNT; m++)
+			if (mt[r][m].covered != NULL)
+			{
+				for (int i = 0; i < ds->n_items; i++)
+					mt[r][m].n_covered += mt[r][m].covered[i];
+				mt[r][m].covered = NULL;
+			}
+		MemoryContextSwitchTo(evalcxt);
+		MemoryContextReset(itercxt);
 	}
 
 	if (live != NULL)
@@ -956,17 +981,13 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			Metrics    *x = &mt[r][m];
 			Datum		values[7];
 			bool		nulls[7] = {false, false, false, false, false, false, false};
-			int			covered = 0;
-
-			for (int i = 0; i < ds->n_items; i++)
-				covered += x->covered[i];
 			values[0] = CStringGetTextDatum(method_names[m]);
 			values[1] = Int32GetDatum(revealed[r]);
 			values[2] = Int32GetDatum(x->users);
 			values[3] = Float8GetDatum(x->users ? x->p10 / x->users : 0);
 			values[4] = Float8GetDatum(x->users ? x->r20 / x->users : 0);
 			values[5] = Float8GetDatum(x->users ? x->ndcg10 / x->users : 0);
-			values[6] = Float8GetDatum((double) covered / Max(x->catalogue, 1));
+			values[6] = Float8GetDatum((double) x->n_covered / Max(x->catalogue, 1));
 			if (x->users == 0)
 				nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

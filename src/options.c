@@ -68,7 +68,7 @@ static const OptDesc opt_descs[] = {
 	{"match_init", OPT_FLOAT, OFF(match_init), -100, 100, false},
 	{"match_lr_scale", OPT_FLOAT, OFF(match_lr_scale), 0, 10000, false},
 	{"batch_size", OPT_INT, OFF(batch_size), 1, 65536, false},
-	{"seed", OPT_INT64, OFF(seed), 0, 9.2e18, false},
+	{"seed", OPT_INT64, OFF(seed), 0, 0, false},	/* 0 to the int64 maximum */
 	{"max_prefixes", OPT_INT, OFF(max_prefixes), 0, 100000000, false},
 	{"min_item_count", OPT_INT, OFF(min_item_count), 0, 1000000, false},
 	{"short_prefixes", OPT_INT, OFF(short_prefixes), 0, 100000000, false},
@@ -205,6 +205,12 @@ bad_option(const char *name, const char *expected, JsonbValue *v)
 					jbv_type_name(v))));
 }
 
+static int
+numeric_cmp_datum(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
+}
+
 static double
 numeric_value(JsonbValue *v)
 {
@@ -246,7 +252,7 @@ string_choice(const char *name, JsonbValue *v, const char *const *choices, int n
 static void
 range_error(const OptDesc *d, double x)
 {
-	if (d->type == OPT_INT || d->type == OPT_INT64)
+	if (d->type == OPT_INT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" must be an integer between %.0f and %.0f, not %g",
@@ -286,7 +292,10 @@ duration_value(const char *name, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" must be a number of seconds or an interval such as '7 days', not \"%s\"",
 							name, s)));
-		return iv.time / 1e6 + iv.day * 86400.0 + iv.month * 30.0 * 86400.0;
+		/* as extract(epoch FROM interval): a year is 365.25 days, a month 30 */
+		return iv.time / 1e6 + iv.day * (double) SECS_PER_DAY +
+			(iv.month / MONTHS_PER_YEAR) * (DAYS_PER_YEAR * SECS_PER_DAY) +
+			(iv.month % MONTHS_PER_YEAR) * (double) (DAYS_PER_MONTH * SECS_PER_DAY);
 	}
 	bad_option(name, "a number of seconds or an interval such as '7 days'", v);
 }
@@ -585,8 +594,29 @@ parse_one(CsOptions *o, const OptDesc *d, JsonbValue *v)
 				range_error(d, x);
 			*(double *) field = x;
 			return;
-		case OPT_INT:
 		case OPT_INT64:
+			{
+				/* exactly: a double would merge the seeds beyond 2^53 */
+				Datum		num;
+				int64		i;
+
+				if (v->type != jbvNumeric)
+					bad_option(d->name, "an integer", v);
+				num = NumericGetDatum(v->val.numeric);
+				if (numeric_is_nan(v->val.numeric) || numeric_is_inf(v->val.numeric) ||
+					numeric_cmp_datum(num, DirectFunctionCall2(numeric_trunc, num, Int32GetDatum(0))) != 0 ||
+					numeric_cmp_datum(num, NumericGetDatum(int64_to_numeric((int64) d->min))) < 0 ||
+					numeric_cmp_datum(num, NumericGetDatum(int64_to_numeric(PG_INT64_MAX))) > 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"%s\" must be an integer between %.0f and " INT64_FORMAT ", not %s",
+									d->name, d->min, PG_INT64_MAX,
+									DatumGetCString(DirectFunctionCall1(numeric_out, num)))));
+				i = DatumGetInt64(DirectFunctionCall1(numeric_int8, num));
+				*(int64 *) field = i;
+				return;
+			}
+		case OPT_INT:
 		case OPT_FLOAT:
 			if (v->type != jbvNumeric)
 				bad_option(d->name, d->type == OPT_FLOAT ? "a number" : "an integer", v);
@@ -597,8 +627,6 @@ parse_one(CsOptions *o, const OptDesc *d, JsonbValue *v)
 				range_error(d, x);
 			if (d->type == OPT_INT)
 				*(int *) field = (int) x;
-			else if (d->type == OPT_INT64)
-				*(int64 *) field = (int64) x;
 			else
 				*(double *) field = x;
 			return;

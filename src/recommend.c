@@ -125,7 +125,7 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 		 int n_exclude, const ItemFilter *f, int k)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	double		lse = cs_score_all(s, u, exclude, n_exclude);
+	CsLogSumExp lse = cs_score_all(s, u, exclude, n_exclude);
 	int32	   *idx = palloc(sizeof(int32) * k);
 	float	   *val = palloc(sizeof(float) * k);
 	int			found;
@@ -153,7 +153,8 @@ emit_top(FunctionCallInfo fcinfo, CsServed *s, const float *u, const int64 *excl
 		values[0] = Int64GetDatum(i < s->m.n_items ? s->m.item_ids[i] :
 								  s->extra_ids[i - s->m.n_items]);
 		values[1] = Float8GetDatum((double) val[r]);
-		values[2] = Float8GetDatum(exp((double) val[r] - lse));
+		/* the difference first: a huge maximum would swallow the log of the sum */
+		values[2] = Float8GetDatum(exp(((double) val[r] - lse.max) - lse.log_sum));
 		values[3] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -1125,14 +1125,13 @@ cs_user_vector(CsServed *s, const CsHistItem *hist, int n_hist,
 	}
 }
 
-double
+CsLogSumExp
 cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 {
 	const CsModel *m = &s->m;
 	int			d = m->dim;
 	float	   *sc = s->scores;
-	float		mx;
-	double		lse;
+	CsLogSumExp lse = {0, 0};
 
 	memcpy(sc, m->item_bias, sizeof(float) * m->n_items);
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, d, 1.0f, m->item_vectors, d,
@@ -1149,11 +1148,11 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 	for (int j = 0; j < s->n_removed; j++)
 		sc[s->removed[j]] = -INFINITY;
 	if (s->n_removed == s->n_total)
-		return 0;				/* nothing is left to recommend */
+		return lse;				/* nothing is left to recommend */
 	/* vectorized: one expf() call per item cost as much as the sgemv */
-	mx = cs_vec_max(sc, s->n_total);
-	lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
-	if (!isfinite(lse))
+	lse.max = cs_vec_max(sc, s->n_total);
+	lse.log_sum = log(cs_vec_sum_exp(sc, s->n_total, (float) lse.max));
+	if (!isfinite(lse.max) || !isfinite(lse.log_sum))
 	{
 		/*
 		 * Finite parameters whose sums overflow: a model edited by hand, or an
@@ -1174,8 +1173,8 @@ cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude)
 					 errmsg("model \"%s\" gives no item a finite score", s->name),
 					 errdetail("Its parameters are finite, but the sums that make the scores overflow."),
 					 errhint("Activate another version with coldstart.activate(), or train the model again.")));
-		mx = cs_vec_max(sc, s->n_total);
-		lse = mx + log(cs_vec_sum_exp(sc, s->n_total, mx));
+		lse.max = cs_vec_max(sc, s->n_total);
+		lse.log_sum = log(cs_vec_sum_exp(sc, s->n_total, (float) lse.max));
 	}
 	for (int j = 0; j < n_exclude; j++)
 	{

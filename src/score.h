@@ -149,14 +149,21 @@ extern int	cs_jsonb_attributes(CsServed *s, Jsonb *attrs, int32 **rows, float **
 /* Vector and bias of any item: the model's, an extra's, or from its features. */
 extern bool cs_item_vector(CsServed *s, int64 item_id, float *v, float *b);
 
+/* log(sum(exp(score))) = max + log_sum, kept apart for huge scores */
+typedef struct CsLogSumExp
+{
+	double		max;
+	double		log_sum;
+} CsLogSumExp;
+
 /*
  * Score every item for u (and the content-match profile that the last
  * cs_user_vector() call left) into s->scores; the items removed from the
- * items table and those listed in "exclude" get -INFINITY.  Returns
- * log(sum(exp(score))) over the catalogue (the items not removed, before
- * the exclusion), for probabilities.
+ * items table and those listed in "exclude" get -INFINITY.  Returns the
+ * log-sum-exp over the catalogue (the items not removed, before the
+ * exclusion), for probabilities: exp((score - max) - log_sum).
  */
-extern double cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude);
+extern CsLogSumExp cs_score_all(CsServed *s, const float *u, const int64 *exclude, int n_exclude);
 
 /*
  * Compute and store vectors of items added to the items table since training,

@@ -1925,7 +1925,9 @@ cs_train(const CsDataset *ds, const CsHistories *h, const CsOptions *o,
 		reset_params(&T, use_ema);
 		if (!quiet)
 			ereport(NOTICE,
-					(errmsg("refitting on all %d users for %d epochs", n_train + n_val, kept_epoch)));
+					(errmsg_plural("refitting on all %d users for %d epoch",
+								   "refitting on all %d users for %d epochs",
+								   kept_epoch, n_train + n_val, kept_epoch)));
 		for (int epoch = 1; epoch <= kept_epoch; epoch++)
 		{
 			int			n_ex;

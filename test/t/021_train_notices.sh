@@ -43,6 +43,12 @@ like "$notices" 'action label "zap" \([0-9]+ rows\) is not a known kind; it gets
 # mapped labels give no NOTICE
 notices=$(q "SELECT coldstart.train('nt', 'nt.b', options => '{$OPTS, \"actions\": {\"zap\": \"fav\", \"Zap\": \"fav\", \"点赞\": \"fav\"}}')" 2>&1 >/dev/null)
 unlike "$notices" 'is not a known kind' "labels mapped with the option \"actions\" give no NOTICE"
+unlike "$notices" 'which no behaviour has' "labels that the rows have give no NOTICE of an unused mapping"
+# a mapped label that no row has (here, a different case) is named
+notices=$(q "SELECT coldstart.train('nt', 'nt.b', options => '{$OPTS, \"actions\": {\"PV\": \"buy\"}}')" 2>&1 >/dev/null)
+like "$notices" 'NOTICE:  option "actions" maps label "PV", which no behaviour has' \
+	"a mapped label that matches no row gets a NOTICE"
+like "$notices" 'HINT:  Labels are matched exactly, case and spaces included\.' "its HINT says labels are matched exactly"
 
 # ---------------------------------------------------------------------
 # Feature columns left out, with a NOTICE each
@@ -54,6 +60,14 @@ like "$notices" 'NOTICE:  column "empty_col" of relation nt\.items has no usable
 	"a column of NULLs is left out, and the NOTICE says so"
 is "$(q "SELECT string_agg(c ->> 'name', ',' ORDER BY c ->> 'name') FROM coldstart.models m, jsonb_array_elements(coldstart.model_info(m.model) -> 'item_columns') c WHERE m.name = 'nt' AND m.active")" \
 	"genre,tags" "the model uses genre and tags only"
+# a vector column of the users table: only items have content vectors
+psql_ok "CREATE TABLE nt.users (user_id bigint, segment text, emb real[]);
+INSERT INTO nt.users SELECT u, 's' || u % 2, ARRAY[u, 1]::real[] FROM generate_series(1, 30) u;" "a users table with a vector column"
+notices=$(q "SELECT coldstart.train('nt', 'nt.b', users => 'nt.users', options => '{$OPTS}')" 2>&1 >/dev/null)
+like "$notices" 'NOTICE:  column "emb" of relation nt\.users is a vector and is not used as a feature: only items have content vectors' \
+	"a vector column of the users table is left out with a NOTICE"
+is "$(q "SELECT string_agg(c ->> 'name', ',') FROM coldstart.models m, jsonb_array_elements(coldstart.model_info(m.model) -> 'user_columns') c WHERE m.name = 'nt' AND m.active")" \
+	"segment" "the model's user columns: segment only"
 
 # ---------------------------------------------------------------------
 # Progress: one NOTICE per epoch
