@@ -168,7 +168,8 @@ COMMENT ON FUNCTION coldstart.similar_items(bigint, integer, text, bigint[], big
 CREATE FUNCTION coldstart.explain(user_id bigint, item_id bigint, model text DEFAULT NULL)
 	RETURNS TABLE (part text, detail text, contribution double precision)
 	AS 'MODULE_PATHNAME', 'coldstart_explain' LANGUAGE C STABLE PARALLEL SAFE ROWS 20
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.explain(bigint, bigint, text) IS
 	'why recommend() scores the item as it does for the user: the score split into its terms (item bias, prior, each attribute, each behaviour, hidden layer, content match), which add up to it';
 
@@ -176,7 +177,8 @@ CREATE FUNCTION coldstart.explain_for_items(items bigint[], item_id bigint, acti
                                             model text DEFAULT NULL, user_attrs jsonb DEFAULT NULL)
 	RETURNS TABLE (part text, detail text, contribution double precision)
 	AS 'MODULE_PATHNAME', 'coldstart_explain_for_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 20
-	SET search_path = pg_catalog, pg_temp;
+	SET search_path = pg_catalog, pg_temp
+	SUPPORT coldstart.rows_support;
 COMMENT ON FUNCTION coldstart.explain_for_items(bigint[], bigint, text[], text, jsonb) IS
 	'why recommend_for_items() scores the item as it does for an anonymous session: the score split into its terms, which add up to it';
 
@@ -184,7 +186,7 @@ CREATE FUNCTION coldstart.refresh_items(model text DEFAULT NULL) RETURNS integer
 	AS 'MODULE_PATHNAME', 'coldstart_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coldstart.refresh_items(text) IS
-	'compute vectors of items added to the items table since training, so that recommend() can return them';
+	'compute vectors of items added to the items table since training, so that recommend() can return them, and list the items gone from it in coldstart.models.items_removed, so that it no longer does';
 
 -- ---------------------------------------------------------------------
 -- Evaluation (src/evaluate.c)

@@ -45,6 +45,30 @@ SHOW coldstart.default_model;
 SHOW coldstart.seen_limit;
 SELECT count(*) AS without_a_model_name FROM coldstart.recommend(1, 5);
 
+-- the same with explain() and explain_for_items() as the session's first call
+\c
+SET coldstart.default_model = 'ls';
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+SELECT count(*) > 0 AS explained FROM coldstart.explain(2, 3);
+RESET force_parallel_mode;
+SHOW coldstart.default_model;
+\c
+SET coldstart.default_model = 'ls';
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+SELECT count(*) > 0 AS explained FROM coldstart.explain_for_items('{3}', 4);
+RESET force_parallel_mode;
+SHOW coldstart.default_model;
+-- their row estimate is the declared one, whatever the user id
+SELECT ls.estimated_rows($$SELECT * FROM coldstart.explain(424242, 3, 'ls')$$) AS explain_rows;
+
 -- another new session: the first load is in a statement planned in
 -- parallel mode
 \c

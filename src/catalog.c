@@ -20,9 +20,23 @@
 #include "catalog.h"
 #include "model_format.h"
 
-/* advisory lock spaces: "CS" in the first key for trainings, "CR" for refreshes */
-#define CS_LOCK_CLASS 0x4353
-#define CS_REFRESH_LOCK_CLASS 0x4352
+/*
+ * Advisory locks, as pg_locks shows them: locktype advisory, classid the hash
+ * of the model name, objid 0 or the version, objsubid one of these.  The SQL
+ * functions pg_advisory_lock() and the like use objsubid 1 and 2 only, so
+ * an application's advisory locks never meet these.
+ */
+#define CS_LOCK_TRAINING	0x4301	/* one training of a name at a time */
+#define CS_LOCK_REFRESH		0x4302	/* one refresh of a version at a time */
+#define CS_LOCK_ACTIVATION	0x4303	/* one change of the active version of a name */
+
+static void
+model_locktag(LOCKTAG *tag, const char *name, int32 version, uint16 kind)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
+						 hash_bytes((const unsigned char *) name, strlen(name)),
+						 (uint32) version, kind);
+}
 
 #define MAX_NAME_BYTES 200
 
@@ -72,20 +86,12 @@ cs_check_trainable_name(const char *name)
 				 errhint("Choose another name.")));
 }
 
-static void
-training_locktag(const char *name, LOCKTAG *tag)
-{
-	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
-
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, CS_LOCK_CLASS, h, 2);
-}
-
 void
 cs_catalog_lock(const char *name)
 {
 	LOCKTAG		tag;
 
-	training_locktag(name, &tag);
+	model_locktag(&tag, name, 0, CS_LOCK_TRAINING);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -97,11 +103,18 @@ void
 cs_catalog_lock_refresh(const char *name, int32 version)
 {
 	LOCKTAG		tag;
-	uint32		h = hash_bytes((const unsigned char *) name, strlen(name));
 
 	/* till the end of the transaction, waiting for another refresh if need be */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, CS_REFRESH_LOCK_CLASS,
-						 hash_combine(h, (uint32) version), 2);
+	model_locktag(&tag, name, version, CS_LOCK_REFRESH);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+cs_catalog_lock_activation(const char *name)
+{
+	LOCKTAG		tag;
+
+	model_locktag(&tag, name, 0, CS_LOCK_ACTIVATION);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
@@ -112,7 +125,7 @@ cs_catalog_training_in_progress(const char *name)
 	int			holders;
 
 	/* looks at the lock table without taking the lock, so it never gets in the way */
-	training_locktag(name, &tag);
+	model_locktag(&tag, name, 0, CS_LOCK_TRAINING);
 	(void) GetLockConflicts(&tag, ExclusiveLock, &holders);
 	return holders > 0;
 }
@@ -241,6 +254,13 @@ cs_catalog_store(const char *name, struct varlena *model, const char *spec_json,
 
 	if (activate)
 	{
+		/*
+		 * After an activate() in progress (which may take a while: it
+		 * refreshes the items): the update below then starts after its
+		 * commit, sees the version it made active and deactivates it,
+		 * instead of finding none and running into the one-active index.
+		 */
+		cs_catalog_lock_activation(name);
 		rc = SPI_execute_with_args("UPDATE coldstart.models SET active = false "
 								   "WHERE name = $1 AND active",
 								   1, types, args, NULL, false, 0);

@@ -17,9 +17,17 @@ extern void cs_catalog_lock(const char *name);
 
 /*
  * Serialize refresh_items() of one version: a transaction-level advisory
- * lock, waited for.  Serving, training and activate() do not take it.
+ * lock, waited for.  Serving and training do not take it; activate() does,
+ * through the refresh it runs.
  */
 extern void cs_catalog_lock_refresh(const char *name, int32 version);
+
+/*
+ * Serialize changes of the active version of a name (activate(), and a
+ * training storing an active version): a transaction-level advisory lock,
+ * waited for.
+ */
+extern void cs_catalog_lock_activation(const char *name);
 
 /*
  * True while another session holds the training lock of name (a training of

@@ -709,7 +709,6 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext evalcxt;
-	MemoryContext itercxt;
 	CsOptions	opts;
 	CsSources	src;
 	CsDataset  *ds;
@@ -823,15 +822,18 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		CsDataset  *lds;
 		CsTrainResult res;
 		StringInfoData spec;
-		MemoryContext livecxt;
 
 		live_name = live_model_name();
 		live_table = live_table_name();
 		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
 		live_create(&e, live_table);
-		/* its data set and training state go once it is stored */
-		livecxt = AllocSetContextCreate(evalcxt, "coldstart evaluate live", ALLOCSET_DEFAULT_SIZES);
-		MemoryContextSwitchTo(livecxt);
+		/*
+		 * Its data set and training state go once it is stored: a nested SPI
+		 * connection, whose procedure context holds them (SPI calls return
+		 * in it, so a context of our own would not) and goes at its end.
+		 */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(live_table))),
 						src.items, src.users);
 		lds = cs_dataset_load(&lsrc, &opts);
@@ -858,16 +860,15 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		live = cs_served_get(live_name);
 		PopActiveSnapshot();
 		live->read_own_writes = true;
-		MemoryContextSwitchTo(evalcxt);
-		MemoryContextDelete(livecxt);
+		SPI_finish();
 	}
 
 	/*
-	 * One pass per revealed count, in a memory context of its own: its
-	 * training, baselines and per-user reads go at its end, so that the
-	 * memory needed is that of one training whatever the number of passes.
+	 * One pass per revealed count, each in a nested SPI connection: its
+	 * training, baselines and per-user reads are in that connection's
+	 * procedure context and go at its end, so that the memory needed is that
+	 * of one training whatever the number of passes.
 	 */
-	itercxt = AllocSetContextCreate(evalcxt, "coldstart evaluate pass", ALLOCSET_DEFAULT_SIZES);
 	for (int r = 0; r < n_rev; r++)
 	{
 		int			n = revealed[r];
@@ -877,7 +878,8 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		SPIPlanPtr	reveal_plan = NULL;
 		int			n_catalogue;
 
-		MemoryContextSwitchTo(itercxt);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		t = training_histories(&e, n);
 		for (int m = 0; m < M_COUNT; m++)
 			if (method_wanted(&opts, m))
@@ -914,8 +916,9 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				int32	   *rows;
 				float	   *w;
 				int			n_attr = cs_user_attributes(live, e.ds->hist.user_ids[u], &rows, &w);
-				float	   *vec = palloc(sizeof(float) * live->m.dim);
+				float	   *vec;
 
+				vec = palloc(sizeof(float) * live->m.dim);
 				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec, NULL);
 				cs_score_all(live, vec, NULL, 0);
 				/* the live catalogue can lack items only test users touched */
@@ -955,8 +958,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 					mt[r][m].n_covered += mt[r][m].covered[i];
 				mt[r][m].covered = NULL;
 			}
-		MemoryContextSwitchTo(evalcxt);
-		MemoryContextReset(itercxt);
+		SPI_finish();
 	}
 
 	if (live != NULL)

@@ -179,9 +179,19 @@ load_extras(CsServed *s)
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
 	int			d = s->m.dim;
-	MemoryContext old;
+	MemoryContext old,
+				newcxt,
+				rowcxt;
 	int			n_invalid = 0;
 	int64		first_invalid = 0;
+	int			n_extra = 0;
+	int64	   *ids,
+			   *row_start;
+	float	   *vectors,
+			   *biases,
+			   *all_weights,
+			   *scores;
+	int32	   *all_rows;
 
 	args[0] = CStringGetTextDatum(s->name);
 	args[1] = Int32GetDatum(s->version);
@@ -191,20 +201,15 @@ load_extras(CsServed *s)
 							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read coldstart.item_extras");
 
-	old = MemoryContextSwitchTo(s->cxt);
-	if (s->extra_ids)
-	{
-		pfree(s->extra_ids);
-		pfree(s->extra_vectors);
-		pfree(s->extra_bias);
-		pfree(s->extra_row_start);
-		pfree(s->extra_rows);
-		pfree(s->extra_row_weights);
-	}
-	pfree(s->scores);
-	s->n_extra = 0;
-	s->extra_row_start = palloc(sizeof(int64) * (SPI_processed + 1));
-	s->extra_row_start[0] = 0;
+	/*
+	 * The new arrays go into a context of their own, swapped in once they are
+	 * complete: an error on the way leaves the served ones as they were, and
+	 * a reload frees what the previous one allocated.  The arrays of each row
+	 * are detoasted in a scratch context, reset row by row.
+	 */
+	newcxt = AllocSetContextCreate(s->cxt, "coldstart served extras", ALLOCSET_DEFAULT_SIZES);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart extras row", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(rowcxt);
 	{
 		int64		nrows = 0;
 
@@ -214,16 +219,21 @@ load_extras(CsServed *s)
 			Datum		a = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 4, &isnull);
 
 			if (!isnull)
-				nrows += ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(a)),
-										ARR_DIMS(DatumGetArrayTypeP(a)));
+			{
+				ArrayType  *fr = DatumGetArrayTypeP(a);
+
+				nrows += ArrayGetNItems(ARR_NDIM(fr), ARR_DIMS(fr));
+			}
+			MemoryContextReset(rowcxt);
 		}
-		s->extra_rows = palloc(sizeof(int32) * Max(nrows, 1));
-		s->extra_row_weights = palloc(sizeof(float) * Max(nrows, 1));
+		row_start = MemoryContextAllocHuge(newcxt, sizeof(int64) * (SPI_processed + 1));
+		all_rows = MemoryContextAllocHuge(newcxt, sizeof(int32) * Max(nrows, 1));
+		all_weights = MemoryContextAllocHuge(newcxt, sizeof(float) * Max(nrows, 1));
 	}
-	s->extra_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	s->extra_vectors = palloc_extended(sizeof(float) * (Size) Max(SPI_processed, 1) * d,
-									   MCXT_ALLOC_HUGE);
-	s->extra_bias = palloc(sizeof(float) * Max(SPI_processed, 1));
+	row_start[0] = 0;
+	ids = MemoryContextAllocHuge(newcxt, sizeof(int64) * Max(SPI_processed, 1));
+	vectors = MemoryContextAllocHuge(newcxt, sizeof(float) * (Size) Max(SPI_processed, 1) * d);
+	biases = MemoryContextAllocHuge(newcxt, sizeof(float) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -238,7 +248,7 @@ load_extras(CsServed *s)
 		int			nr = ArrayGetNItems(ARR_NDIM(fr), ARR_DIMS(fr));
 		const int32 *rows = (const int32 *) ARR_DATA_PTR(fr);
 		const float *rw = (const float *) ARR_DATA_PTR(fw);
-		int64		at = s->extra_row_start[s->n_extra];
+		int64		at = row_start[n_extra];
 		bool		ok = ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
 			ArrayGetNItems(1, ARR_DIMS(a)) == d && isfinite(b) &&
 			ARR_NDIM(fr) <= 1 && !ARR_HASNULL(fr) && ARR_NDIM(fw) <= 1 && !ARR_HASNULL(fw) &&
@@ -252,19 +262,38 @@ load_extras(CsServed *s)
 		{
 			if (n_invalid++ == 0)
 				first_invalid = id;
-			continue;
 		}
-		s->extra_ids[s->n_extra] = id;
-		memcpy(s->extra_vectors + (Size) s->n_extra * d, x, sizeof(float) * d);
-		s->extra_bias[s->n_extra] = b;
-		memcpy(s->extra_rows + at, rows, sizeof(int32) * nr);
-		memcpy(s->extra_row_weights + at, rw, sizeof(float) * nr);
-		s->extra_row_start[s->n_extra + 1] = at + nr;
-		s->n_extra++;
+		else
+		{
+			ids[n_extra] = id;
+			memcpy(vectors + (Size) n_extra * d, x, sizeof(float) * d);
+			biases[n_extra] = b;
+			memcpy(all_rows + at, rows, sizeof(int32) * nr);
+			memcpy(all_weights + at, rw, sizeof(float) * nr);
+			row_start[n_extra + 1] = at + nr;
+			n_extra++;
+		}
+		MemoryContextReset(rowcxt);
 	}
-	s->n_total = s->m.n_items + s->n_extra;
-	s->scores = palloc_extended(sizeof(float) * s->n_total, MCXT_ALLOC_HUGE);
+	scores = MemoryContextAllocHuge(newcxt, sizeof(float) * (s->m.n_items + n_extra));
 	MemoryContextSwitchTo(old);
+	MemoryContextDelete(rowcxt);
+
+	/* complete: swap them in (the first scores array was the model's own) */
+	if (s->extras_cxt != NULL)
+		MemoryContextDelete(s->extras_cxt);
+	else
+		pfree(s->scores);
+	s->extras_cxt = newcxt;
+	s->n_extra = n_extra;
+	s->extra_ids = ids;
+	s->extra_vectors = vectors;
+	s->extra_bias = biases;
+	s->extra_row_start = row_start;
+	s->extra_rows = all_rows;
+	s->extra_row_weights = all_weights;
+	s->n_total = s->m.n_items + n_extra;
+	s->scores = scores;
 	if (n_invalid > 0)
 		ereport(WARNING,
 				(errmsg_plural("ignoring %d invalid row of coldstart.item_extras for model \"%s\" (item " INT64_FORMAT ")",
@@ -406,7 +435,18 @@ cs_served_get(const char *name)
 	}
 	else if (s->refreshed_at != a.refreshed_at)
 	{
-		load_extras(s);
+		/* an error half-way (say, out of memory) drops the entry: the next call loads it anew */
+		PG_TRY();
+		{
+			load_extras(s);
+		}
+		PG_CATCH();
+		{
+			served_models = list_delete_ptr(served_models, s);
+			cs_served_free(s);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 		s->refreshed_at = a.refreshed_at;
 	}
 	return s;
@@ -915,6 +955,7 @@ items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 	int			mr = Max(max_rows(m->item_columns, m->n_item_columns), 1);
 	int64	   *nrows;
 	LiveRead	lr;
+	MemoryContext caller = CurrentMemoryContext;
 
 	out->found = palloc0(sizeof(bool) * Max(n, 1));
 	out->V = palloc0(sizeof(float) * (Size) Max(n, 1) * m->dim);
@@ -947,6 +988,8 @@ items_from_table(CsServed *s, const int64 *ids, int n, TableItems *out)
 	}
 	if (SPI_execute_plan(s->plan_items, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read items from %s", s->items);
+	/* SPI calls return in SPI's procedure context: back to the caller's */
+	MemoryContextSwitchTo(caller);
 
 	content = palloc(sizeof(float) * (m->content_dim + 1));
 	for (uint64 t = 0; t < SPI_processed; t++)
@@ -1206,6 +1249,8 @@ cs_refresh_items(const char *name)
 	int			n_unbounded = 0;
 	Datum	   *removed = palloc(sizeof(Datum) * Max(m->n_items, 1));
 	int			n_removed = 0;
+	MemoryContext batchcxt,
+				outercxt;
 
 	if (s->items == NULL)
 		ereport(ERROR,
@@ -1230,6 +1275,37 @@ cs_refresh_items(const char *name)
 	 * instead.
 	 */
 	cs_catalog_lock_refresh(name, s->version);
+	if (IsolationUsesXactSnapshot())
+	{
+		/*
+		 * The transaction's snapshot would not see the extras a refresh
+		 * committed since it was taken (the one waited for, or an earlier
+		 * one): rewriting them would fail on a duplicate key.  A
+		 * serialization error, to be retried, instead.
+		 */
+		Oid			t2[2] = {TEXTOID, INT4OID};
+		Datum		a2[2] = {CStringGetTextDatum(name), Int32GetDatum(s->version)};
+		SPIPlanPtr	p = SPI_prepare("SELECT items_refreshed_at FROM coldstart.models "
+									"WHERE name = $1 AND version = $2", 2, t2);
+		bool		isnull = true;
+		int64		latest = 0;
+
+		if (p == NULL ||
+			SPI_execute_snapshot(p, a2, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read model \"%s\"", name);
+		if (SPI_processed == 1)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			latest = isnull ? 0 : DatumGetInt64(d);
+		}
+		SPI_freeplan(p);
+		if (SPI_processed != 1 || latest != s->refreshed_at)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent refresh_items() of model \"%s\"", name),
+					 errhint("Retry the transaction.")));
+	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
@@ -1243,7 +1319,7 @@ cs_refresh_items(const char *name)
 			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("version %d of model \"%s\" stopped being the active one while refresh_items() waited for it",
+					 errmsg("version %d of model \"%s\" stopped being the active one before refresh_items() could read it",
 							s->version, name),
 					 errhint("Call coldstart.refresh_items('%s') again: it refreshes the version active now.", name)));
 	}
@@ -1262,6 +1338,9 @@ cs_refresh_items(const char *name)
 
 		portal = SPI_cursor_open(NULL, scan, NULL, NULL, true);
 	}
+	/* what each batch of rows needs goes at its end: the ids, features and arrays */
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart refresh batch", ALLOCSET_DEFAULT_SIZES);
+	outercxt = MemoryContextSwitchTo(batchcxt);
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -1269,7 +1348,10 @@ cs_refresh_items(const char *name)
 		int64	   *ids;
 		int			n = 0;
 
+		MemoryContextReset(batchcxt);
 		SPI_cursor_fetch(portal, true, 1000);
+		/* (every SPI call returns in SPI's procedure context) */
+		MemoryContextSwitchTo(batchcxt);
 		if (SPI_processed == 0)
 			break;
 		tt = SPI_tuptable;
@@ -1286,9 +1368,9 @@ cs_refresh_items(const char *name)
 				continue;
 			if (TupleDescAttr(tt->tupdesc, 0)->atttypid != key_type)
 				ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("the type of column \"%s\" of %s changed while refresh_items() read it", key, s->items),
-					 errhint("Call coldstart.refresh_items('%s') again.", name)));
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("the type of column \"%s\" of %s changed while refresh_items() read it", key, s->items),
+						 errhint("Call coldstart.refresh_items('%s') again.", name)));
 			id = cs_datum_to_id(d, key_type);
 			i = cs_model_find_item(m, id);
 			if (i < 0)
@@ -1334,11 +1416,14 @@ cs_refresh_items(const char *name)
 				args[6] = PointerGetDatum(construct_array(elems, nr, FLOAT4OID, 4, true, TYPALIGN_INT));
 				if (SPI_execute_plan(ins, args, NULL, false, 0) != SPI_OK_INSERT)
 					elog(ERROR, "could not store the vector of item " INT64_FORMAT, ids[i]);
+				MemoryContextSwitchTo(batchcxt);
 				count++;
 			}
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextSwitchTo(outercxt);
+	MemoryContextDelete(batchcxt);
 	SPI_cursor_close(portal);
 
 	/* the model's items gone from the items table are no longer served */
@@ -1348,8 +1433,9 @@ cs_refresh_items(const char *name)
 	if (n_removed > 0 && n_removed == m->n_items)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("refresh_items() found none of the %d items of model \"%s\" in %s",
-						m->n_items, name, s->items),
+				 errmsg_plural("refresh_items() found the %d item of model \"%s\" nowhere in %s",
+							   "refresh_items() found none of the %d items of model \"%s\" in %s",
+							   m->n_items, m->n_items, name, s->items),
 				 errdetail("Storing that would stop every one of them from being recommended."),
 				 errhint("If rows of %s are hidden from this role by row-level security or privileges, refresh as a role that sees them; if the catalogue was replaced, train the model again.",
 						 s->items)));

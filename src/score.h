@@ -34,6 +34,7 @@ typedef struct CsServed
 	char	   *users;
 
 	/* items added after training, from coldstart.item_extras */
+	MemoryContext extras_cxt;	/* their arrays and scores (NULL before the first load) */
 	int			n_extra;
 	int64	   *extra_ids;		/* sorted */
 	float	   *extra_vectors;

@@ -311,9 +311,15 @@ activate_refresh_context(void *arg)
 {
 	const ActivateArgs *a = arg;
 
-	errcontext("refreshing the items of version %d of model \"%s\" "
-			   "(coldstart.activate('%s', %d, refresh => false) activates it without a refresh)",
-			   a->version, a->name, a->name, a->version);
+	/* the suggestion is for errors only, not for the refresh's NOTICEs and WARNINGs */
+	int			category = ERRCODE_TO_CATEGORY(geterrcode());
+
+	if (category == ERRCODE_SUCCESSFUL_COMPLETION || category == ERRCODE_WARNING)
+		errcontext("refreshing the items of version %d of model \"%s\"", a->version, a->name);
+	else
+		errcontext("refreshing the items of version %d of model \"%s\" "
+				   "(coldstart.activate(%s, %d, refresh => false) activates it without a refresh)",
+				   a->version, a->name, quote_literal_cstr(a->name), a->version);
 }
 
 PG_FUNCTION_INFO_V1(coldstart_activate);
@@ -343,6 +349,12 @@ coldstart_activate(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/*
+	 * One change of the active version at a time: a training that stores an
+	 * active version meanwhile waits for this one to commit (its update of
+	 * the flags would otherwise miss the version made active here).
+	 */
+	cs_catalog_lock_activation(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
 	if (SPI_execute_with_args("SELECT spec->>'items' IS NOT NULL FROM coldstart.models "

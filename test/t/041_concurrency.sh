@@ -186,4 +186,62 @@ is "$(q "SELECT items_removed = ARRAY[$GONE]::bigint[] FROM coldstart.models WHE
 is "$(q "SELECT count(*) FROM coldstart.recommend(7, 10, 'shop', exclude_seen => false, candidates => ARRAY[$GONE, 501]::bigint[])")" 1 \
 	"of items $GONE and 501 only 501 is served"
 
+# ---------------------------------------------------------------------
+# A refresh under REPEATABLE READ whose snapshot predates another refresh:
+# a serialization error (40001), to be retried, not a duplicate key
+# ---------------------------------------------------------------------
+q "INSERT INTO shop.items SELECT 503, category, brand, price, rating, tags FROM shop.items WHERE item_id = 3" >/dev/null
+PGAPPNAME=refresh_rr "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/refresh_rr.out" 2>"$T_TMP/refresh_rr.err" <<SQL &
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM coldstart.item_extras;
+SELECT pg_sleep(3);
+SELECT coldstart.refresh_items('shop');
+COMMIT;
+SQL
+refresh_rr=$!
+if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'refresh_rr'
+		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
+	pass "a REPEATABLE READ transaction has taken its snapshot"
+else
+	fail "a REPEATABLE READ transaction has taken its snapshot" "$(cat "$T_TMP/refresh_rr.err")"
+fi
+is "$(q "SELECT coldstart.refresh_items('shop')" 2>/dev/null)" 3 "another session refreshes meanwhile: items 501, 502 and 503"
+wait "$refresh_rr"
+isnt "$?" 0 "the REPEATABLE READ refresh fails"
+like "$(cat "$T_TMP/refresh_rr.err")" 'ERROR:  could not serialize access due to a concurrent refresh_items\(\) of model "shop"' \
+	"with a serialization error that names the concurrent refresh"
+is "$(q "SELECT count(*) FROM coldstart.item_extras e JOIN coldstart.models m USING (name, version)
+	WHERE m.name = 'shop' AND m.active")" 3 "the other refresh's extras are intact"
+
+# ---------------------------------------------------------------------
+# A training that stores its version while activate() (which refreshes
+# the items, and may take a while) has not committed: it waits, then
+# deactivates the version activate() made active and stores its own
+# ---------------------------------------------------------------------
+before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
+PGAPPNAME=slow_activate "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/activate.out" 2>"$T_TMP/activate.err" <<SQL &
+BEGIN;
+SELECT coldstart.activate('shop', 1);
+SELECT pg_sleep(4);
+COMMIT;
+SQL
+slow_activate=$!
+if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'slow_activate'
+		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
+	pass "an activate() of version 1 is under way, not committed"
+else
+	fail "an activate() of version 1 is under way, not committed" "$(cat "$T_TMP/activate.err")"
+fi
+PGAPPNAME=train_meanwhile "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$(train_sql 77)" \
+	>"$T_TMP/train_meanwhile.out" 2>"$T_TMP/train_meanwhile.err" &
+train_meanwhile=$!
+ok "the training waits for the activation to commit" wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
+		WHERE application_name = 'train_meanwhile' AND wait_event_type = 'Lock')"
+wait "$slow_activate"
+is "$?" 0 "the activation commits"
+wait "$train_meanwhile"
+is "$?" 0 "the training then succeeds" || diag "$(grep -v NOTICE "$T_TMP/train_meanwhile.err")"
+is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name = 'shop' AND active")" "$((before_max + 1))" \
+	"its version, $((before_max + 1)), is the one active version"
+
 done_testing

@@ -50,6 +50,7 @@ CALLS=(
 	"SELECT $fmt FROM coldstart.similar_items(100001, 10, 'shop')"
 	"SELECT $fmt FROM coldstart.recommend(2, 10, 'shop', candidates => '{1,2,3,4,5,6,7,8,9,10,11,12}', exclude => '{3}')"
 	"SELECT string_agg(format('%s:%s:%s', part, detail, round(contribution::numeric, 6)), ',') FROM coldstart.explain(2, 5, 'shop')"
+	"SELECT string_agg(format('%s:%s:%s', part, detail, round(contribution::numeric, 6)), ',') FROM coldstart.explain_for_items(ARRAY[3, 1]::bigint[], 5, ARRAY['pv', 'buy'], 'shop')"
 	"SELECT coldstart.model_info(model) FROM coldstart.models WHERE name = 'shop' AND active"
 )
 compare_all() {		# compare_all LABEL: every call gives the same non-empty output on both
