@@ -31,14 +31,14 @@ SELECT ls.estimated_rows($$SELECT * FROM coldstart.recommend(1, 7, 'ls')$$) AS r
        ls.estimated_rows($$SELECT * FROM coldstart.similar_items(1, 3, 'ls')$$) AS similar_rows,
        ls.estimated_rows($$SELECT * FROM coldstart.demo_users(42)$$) AS demo_rows;
 
+-- settings that make every plan below parallel
+\set parallel 'SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;'
+
 -- a new session: the library is not loaded yet
 \c
 SET coldstart.default_model = 'ls';
 SET coldstart.seen_limit = 7;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
+:parallel
 EXPLAIN (COSTS OFF) SELECT count(*) FROM ls.users u, LATERAL coldstart.recommend(u.user_id, 5) r;
 SELECT count(*) FROM ls.users u, LATERAL coldstart.recommend(u.user_id, 5) r;
 SHOW coldstart.default_model;
@@ -48,20 +48,14 @@ SELECT count(*) AS without_a_model_name FROM coldstart.recommend(1, 5);
 -- the same with explain() and explain_for_items() as the session's first call
 \c
 SET coldstart.default_model = 'ls';
-SET max_parallel_workers_per_gather = 2;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
+:parallel
 SET force_parallel_mode = on;
 SELECT count(*) > 0 AS explained FROM coldstart.explain(2, 3);
 RESET force_parallel_mode;
 SHOW coldstart.default_model;
 \c
 SET coldstart.default_model = 'ls';
-SET max_parallel_workers_per_gather = 2;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
+:parallel
 SET force_parallel_mode = on;
 SELECT count(*) > 0 AS explained FROM coldstart.explain_for_items('{3}', 4);
 RESET force_parallel_mode;
@@ -73,10 +67,7 @@ SELECT ls.estimated_rows($$SELECT * FROM coldstart.explain(424242, 3, 'ls')$$) A
 -- parallel mode
 \c
 SET coldstart.default_model = 'ls';
-SET max_parallel_workers_per_gather = 2;
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
+:parallel
 \set VERBOSITY default
 SELECT sum(ls.list_size(u.user_id)) FROM ls.users u;
 SHOW coldstart.default_model;

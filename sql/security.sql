@@ -126,11 +126,10 @@ RESET ROLE;
 DELETE FROM coldstart.models WHERE name = 'sec_role';
 -- the README's way to keep the writing functions from other roles: the
 -- application may no longer call them at all, the trainer still may
-REVOKE EXECUTE ON FUNCTION coldstart.train(text, regclass, regclass, regclass, jsonb),
-  coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)
+\set writers 'coldstart.train(text, regclass, regclass, regclass, jsonb), coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)'
+REVOKE EXECUTE ON FUNCTION :writers
   FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION coldstart.train(text, regclass, regclass, regclass, jsonb),
-  coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)
+GRANT EXECUTE ON FUNCTION :writers
   TO regress_cs_sec_trainer;
 SET ROLE regress_cs_sec_app;
 SELECT n, what, sec.try(sql) AS app_after_revoke FROM sec.cases WHERE n IN (1, 5, 6, 7, 8) ORDER BY n;
@@ -138,11 +137,9 @@ SET ROLE regress_cs_sec_trainer;
 SELECT n, what, sec.try(sql) AS trainer_after_revoke FROM sec.cases WHERE n IN (1, 5, 7, 8) ORDER BY n;
 RESET ROLE;
 DELETE FROM coldstart.models WHERE name = 'sec_role';
-GRANT EXECUTE ON FUNCTION coldstart.train(text, regclass, regclass, regclass, jsonb),
-  coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)
+GRANT EXECUTE ON FUNCTION :writers
   TO PUBLIC;
-REVOKE EXECUTE ON FUNCTION coldstart.train(text, regclass, regclass, regclass, jsonb),
-  coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)
+REVOKE EXECUTE ON FUNCTION :writers
   FROM regress_cs_sec_trainer;
 
 -- ---------------------------------------------------------------------

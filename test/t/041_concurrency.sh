@@ -19,6 +19,18 @@ train_sql() {		# train_sql SEED: a training with its own seed, so versions diffe
 }
 is "$(q "$(train_sql 1)" 2>/dev/null)" 1 "version 1 trained"
 
+# in_background NAME SQL: the SQL script in a session of its own, named NAME
+# (application_name), its output in $T_TMP/NAME.out and .err; $bg is its pid
+in_background() {
+	PGAPPNAME=$1 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/$1.out" 2>"$T_TMP/$1.err" <<<"$2" &
+	bg=$!
+}
+# in_sleep NAME: the session NAME has reached its pg_sleep()
+in_sleep() {
+	wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$1'
+		AND query LIKE '%pg_sleep%' AND state = 'active')"
+}
+
 # ---------------------------------------------------------------------
 # pgbench readers, a training loop, and a sampling reader, for 20 s
 # ---------------------------------------------------------------------
@@ -151,26 +163,21 @@ is "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'coldstart r
 q "INSERT INTO shop.items SELECT 501, category, brand, price, rating, tags FROM shop.items WHERE item_id = 1" >/dev/null
 psql_ok "SELECT coldstart.refresh_items('shop')" "refresh_items() stores item 501, added after training"
 GONE=$(q "SELECT item_id FROM coldstart.recommend(7, 1, 'shop')")
-"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/refresh_a.out" 2>"$T_TMP/refresh_a.err" <<SQL &
-SET application_name = 'refresh_a';
-BEGIN;
+in_background refresh_a "BEGIN;
 DELETE FROM shop.items WHERE item_id = $GONE;
 INSERT INTO shop.items SELECT 502, category, brand, price, rating, tags FROM shop.items WHERE item_id = 2;
 SELECT coldstart.refresh_items('shop');
 SELECT pg_sleep(3);
-COMMIT;
-SQL
-refresh_a=$!
-if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'refresh_a'
-		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
+COMMIT;"
+refresh_a=$bg
+if in_sleep refresh_a; then
 	pass "a first refresh, in a transaction that deleted item $GONE and added 502, holds the model while it sleeps"
 else
 	fail "a first refresh, in a transaction that deleted item $GONE and added 502, holds the model while it sleeps" \
 		"$(cat "$T_TMP/refresh_a.err")"
 fi
-PGAPPNAME=refresh_b "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT coldstart.refresh_items('shop')" \
-	>"$T_TMP/refresh_b.out" 2>"$T_TMP/refresh_b.err" &
-refresh_b=$!
+in_background refresh_b "SELECT coldstart.refresh_items('shop')"
+refresh_b=$bg
 ok "a second refresh waits for the first one's lock" wait_until 10 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
 		WHERE application_name = 'refresh_b' AND wait_event_type = 'Lock')"
 wait "$refresh_a"
@@ -191,20 +198,13 @@ is "$(q "SELECT count(*) FROM coldstart.recommend(7, 10, 'shop', exclude_seen =>
 # a serialization error (40001), to be retried, not a duplicate key
 # ---------------------------------------------------------------------
 q "INSERT INTO shop.items SELECT 503, category, brand, price, rating, tags FROM shop.items WHERE item_id = 3" >/dev/null
-PGAPPNAME=refresh_rr "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/refresh_rr.out" 2>"$T_TMP/refresh_rr.err" <<SQL &
-BEGIN ISOLATION LEVEL REPEATABLE READ;
+in_background refresh_rr "BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT count(*) FROM coldstart.item_extras;
 SELECT pg_sleep(3);
 SELECT coldstart.refresh_items('shop');
-COMMIT;
-SQL
-refresh_rr=$!
-if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'refresh_rr'
-		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
-	pass "a REPEATABLE READ transaction has taken its snapshot"
-else
-	fail "a REPEATABLE READ transaction has taken its snapshot" "$(cat "$T_TMP/refresh_rr.err")"
-fi
+COMMIT;"
+refresh_rr=$bg
+ok "a REPEATABLE READ transaction has taken its snapshot" in_sleep refresh_rr
 is "$(q "SELECT coldstart.refresh_items('shop')" 2>/dev/null)" 3 "another session refreshes meanwhile: items 501, 502 and 503"
 wait "$refresh_rr"
 isnt "$?" 0 "the REPEATABLE READ refresh fails"
@@ -219,22 +219,14 @@ is "$(q "SELECT count(*) FROM coldstart.item_extras e JOIN coldstart.models m US
 # deactivates the version activate() made active and stores its own
 # ---------------------------------------------------------------------
 before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
-PGAPPNAME=slow_activate "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/activate.out" 2>"$T_TMP/activate.err" <<SQL &
-BEGIN;
+in_background slow_activate "BEGIN;
 SELECT coldstart.activate('shop', 1);
 SELECT pg_sleep(4);
-COMMIT;
-SQL
-slow_activate=$!
-if wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'slow_activate'
-		AND query LIKE '%pg_sleep%' AND state = 'active')"; then
-	pass "an activate() of version 1 is under way, not committed"
-else
-	fail "an activate() of version 1 is under way, not committed" "$(cat "$T_TMP/activate.err")"
-fi
-PGAPPNAME=train_meanwhile "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$(train_sql 77)" \
-	>"$T_TMP/train_meanwhile.out" 2>"$T_TMP/train_meanwhile.err" &
-train_meanwhile=$!
+COMMIT;"
+slow_activate=$bg
+ok "an activate() of version 1 is under way, not committed" in_sleep slow_activate
+in_background train_meanwhile "$(train_sql 77)"
+train_meanwhile=$bg
 ok "the training waits for the activation to commit" wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
 		WHERE application_name = 'train_meanwhile' AND wait_event_type = 'Lock')"
 wait "$slow_activate"
