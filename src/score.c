@@ -1309,8 +1309,14 @@ cs_refresh_items(const char *name)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
-	if (SPI_execute_with_args("SELECT active FROM coldstart.models WHERE name = $1 AND version = $2",
-							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+	/*
+	 * The version's row locked from here on: a training pruning it waits for
+	 * this refresh, instead of a deadlock between the row locks that the
+	 * inserts below take and the update at the end.
+	 */
+	if (SPI_execute_with_args("SELECT active FROM coldstart.models WHERE name = $1 AND version = $2 "
+							  "FOR NO KEY UPDATE",
+							  2, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read model \"%s\"", name);
 	{
 		bool		isnull;

@@ -357,8 +357,9 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	cs_catalog_lock_activation(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
+	/* the row locked: a version deleted meanwhile (pruning) is not activated as nothing */
 	if (SPI_execute_with_args("SELECT spec->>'items' IS NOT NULL FROM coldstart.models "
-							  "WHERE name = $1 AND version = $2",
+							  "WHERE name = $1 AND version = $2 FOR NO KEY UPDATE",
 							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up model \"%s\"", name);
 	if (SPI_processed == 0)

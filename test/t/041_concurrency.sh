@@ -236,4 +236,21 @@ is "$?" 0 "the training then succeeds" || diag "$(grep -v NOTICE "$T_TMP/train_m
 is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name = 'shop' AND active")" "$((before_max + 1))" \
 	"its version, $((before_max + 1)), is the one active version"
 
+# ---------------------------------------------------------------------
+# activate() of a version that another transaction deletes (pruning)
+# meanwhile: an error, and the active version stays
+# ---------------------------------------------------------------------
+active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
+in_background delete_v2 "BEGIN;
+DELETE FROM coldstart.models WHERE name = 'shop' AND version = 2;
+SELECT pg_sleep(3);
+COMMIT;"
+delete_v2=$bg
+ok "a transaction has deleted version 2, not committed" in_sleep delete_v2
+psql_fails_with "SELECT coldstart.activate('shop', 2, refresh => false)" 'model "shop" has no version 2' \
+	"activate() of it waits, then fails: the version is gone"
+wait "$delete_v2"
+is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name = 'shop' AND active")" "$active_now" \
+	"the active version is still $active_now (it used to be left with none)"
+
 done_testing
