@@ -487,10 +487,12 @@ featread_columns(FeatRead *fr, Oid relid, const char *key, bool given, List *req
 		for (int i = 0; i < desc->natts; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(desc, i);
+			int			kind;
 
 			if (att->attisdropped || strcmp(NameStr(att->attname), key) == 0)
 				continue;
-			if (cs_auto_kind(att->atttypid) == 0)
+			kind = cs_auto_kind(att->atttypid);
+			if (kind == 0)
 			{
 				ereport(NOTICE,
 						(errmsg("column \"%s\" of relation %s has type %s and is not used as a feature",
@@ -499,7 +501,7 @@ featread_columns(FeatRead *fr, Oid relid, const char *key, bool given, List *req
 				continue;
 			}
 			/* a vector of a user: only items have content vectors */
-			if (!items_side && cs_auto_kind(att->atttypid) == CS_COL_DENSE)
+			if (!items_side && kind == CS_COL_DENSE)
 			{
 				ereport(NOTICE,
 						(errmsg("column \"%s\" of relation %s is a vector and is not used as a feature: only items have content vectors",

@@ -916,9 +916,8 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				int32	   *rows;
 				float	   *w;
 				int			n_attr = cs_user_attributes(live, e.ds->hist.user_ids[u], &rows, &w);
-				float	   *vec;
+				float	   *vec = palloc(sizeof(float) * live->m.dim);
 
-				vec = palloc(sizeof(float) * live->m.dim);
 				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec, NULL);
 				cs_score_all(live, vec, NULL, 0);
 				/* the live catalogue can lack items only test users touched */

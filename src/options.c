@@ -598,7 +598,6 @@ parse_one(CsOptions *o, const OptDesc *d, JsonbValue *v)
 			{
 				/* exactly: a double would merge the seeds beyond 2^53 */
 				Datum		num;
-				int64		i;
 
 				if (v->type != jbvNumeric)
 					bad_option(d->name, "an integer", v);
@@ -612,8 +611,7 @@ parse_one(CsOptions *o, const OptDesc *d, JsonbValue *v)
 							 errmsg("option \"%s\" must be an integer between %.0f and " INT64_FORMAT ", not %s",
 									d->name, d->min, PG_INT64_MAX,
 									DatumGetCString(DirectFunctionCall1(numeric_out, num)))));
-				i = DatumGetInt64(DirectFunctionCall1(numeric_int8, num));
-				*(int64 *) field = i;
+				*(int64 *) field = DatumGetInt64(DirectFunctionCall1(numeric_int8, num));
 				return;
 			}
 		case OPT_INT:

@@ -1271,10 +1271,12 @@ cs_refresh_items(const char *name)
 	 * the wait: a snapshot taken once the lock is held, so that a refresh
 	 * that waited for another sees what that one committed (its extras, and
 	 * the items table it read).  Under REPEATABLE READ the transaction's
-	 * snapshot stays, and the writes below fail with a serialization error
-	 * instead.
+	 * snapshot stays: a serialization error instead, when another refresh
+	 * committed since it was taken.
 	 */
 	cs_catalog_lock_refresh(name, s->version);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(s->version);
 	if (IsolationUsesXactSnapshot())
 	{
 		/*
@@ -1283,15 +1285,13 @@ cs_refresh_items(const char *name)
 		 * one): rewriting them would fail on a duplicate key.  A
 		 * serialization error, to be retried, instead.
 		 */
-		Oid			t2[2] = {TEXTOID, INT4OID};
-		Datum		a2[2] = {CStringGetTextDatum(name), Int32GetDatum(s->version)};
 		SPIPlanPtr	p = SPI_prepare("SELECT items_refreshed_at FROM coldstart.models "
-									"WHERE name = $1 AND version = $2", 2, t2);
+									"WHERE name = $1 AND version = $2", 2, types);
 		bool		isnull = true;
 		int64		latest = 0;
 
 		if (p == NULL ||
-			SPI_execute_snapshot(p, a2, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read model \"%s\"", name);
 		if (SPI_processed == 1)
 		{
@@ -1307,8 +1307,6 @@ cs_refresh_items(const char *name)
 					 errhint("Retry the transaction.")));
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
-	args[0] = CStringGetTextDatum(name);
-	args[1] = Int32GetDatum(s->version);
 	/*
 	 * The version's row locked from here on: a training pruning it waits for
 	 * this refresh, instead of a deadlock between the row locks that the
