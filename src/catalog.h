@@ -35,6 +35,22 @@ extern void cs_catalog_lock_activation(const char *name);
  */
 extern bool cs_catalog_training_in_progress(const char *name);
 
+/*
+ * The int8 (or timestamptz) that a query of one row and column gives under
+ * the latest snapshot, whatever the transaction's isolation: what a
+ * REPEATABLE READ transaction, whose snapshot stays, does not see another
+ * commit.  0 when it gives no row or NULL.  Within SPI.
+ */
+extern int64 cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args);
+
+/*
+ * Under REPEATABLE READ or SERIALIZABLE, with the training lock held: raise a
+ * serialization failure (40001) when another training stored a version of
+ * name that the transaction's snapshot does not see (the version number the
+ * store would choose is taken).  Within SPI.
+ */
+extern void cs_catalog_check_latest_version(const char *name);
+
 /* Raise "model \"%s\" does not exist" unless a version of name exists. */
 extern void cs_catalog_check_name(const char *name);
 

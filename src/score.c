@@ -1285,22 +1285,12 @@ cs_refresh_items(const char *name)
 		 * one): rewriting them would fail on a duplicate key.  A
 		 * serialization error, to be retried, instead.
 		 */
-		SPIPlanPtr	p = SPI_prepare("SELECT items_refreshed_at FROM coldstart.models "
-									"WHERE name = $1 AND version = $2", 2, types);
-		bool		isnull = true;
-		int64		latest = 0;
+		int64		latest = cs_catalog_latest_int8("SELECT items_refreshed_at FROM coldstart.models "
+													"WHERE name = $1 AND version = $2",
+													2, types, args);
 
-		if (p == NULL ||
-			SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read model \"%s\"", name);
-		if (SPI_processed == 1)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			latest = isnull ? 0 : DatumGetInt64(d);
-		}
-		SPI_freeplan(p);
-		if (SPI_processed != 1 || latest != s->refreshed_at)
+		/* (a version deleted since fails on its row lock below, with 40001 too) */
+		if (latest != s->refreshed_at)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent refresh_items() of model \"%s\"", name),

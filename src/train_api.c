@@ -82,6 +82,7 @@ train_and_store(const char *name, Oid behaviours, Oid items, Oid users, Jsonb *g
 	MemoryContextSwitchTo(traincxt);
 
 	cs_catalog_lock(name);
+	cs_catalog_check_latest_version(name);
 	cs_sources_init(&src, behaviours, items, users);
 	ds = cs_dataset_load(&src, &opts);
 
@@ -352,8 +353,13 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	/*
 	 * One change of the active version at a time: a training that stores an
 	 * active version meanwhile waits for this one to commit (its update of
-	 * the flags would otherwise miss the version made active here).
+	 * the flags would otherwise miss the version made active here).  The
+	 * refresh lock of the version first, the order refresh_items() followed
+	 * by activate() in one transaction takes them in: an activate() of the
+	 * version meanwhile waits for that transaction instead of a deadlock.
 	 */
+	if (refresh)
+		cs_catalog_lock_refresh(name, version);
 	cs_catalog_lock_activation(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);

@@ -253,4 +253,76 @@ wait "$delete_v2"
 is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name = 'shop' AND active")" "$active_now" \
 	"the active version is still $active_now (it used to be left with none)"
 
+# ---------------------------------------------------------------------
+# refresh_items() then activate() in one transaction, while another
+# session activates the same version: the locks are taken in one order
+# (the version's refresh lock, then the name's activation lock), so the
+# other waits and both succeed (it was a deadlock, one of them cancelled)
+# ---------------------------------------------------------------------
+active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
+in_background refresh_then_activate "BEGIN;
+SELECT coldstart.refresh_items('shop');
+SELECT pg_sleep(3);
+SELECT coldstart.activate('shop', $active_now);
+COMMIT;"
+refresh_then_activate=$bg
+ok "a transaction has refreshed version $active_now and sleeps before activating it" in_sleep refresh_then_activate
+in_background activate_meanwhile "SELECT coldstart.activate('shop', $active_now)"
+activate_meanwhile=$bg
+ok "another session's activate() of it waits" wait_until 10 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
+		WHERE application_name = 'activate_meanwhile' AND wait_event_type = 'Lock')"
+wait "$refresh_then_activate"
+is "$?" 0 "the refresh-then-activate transaction commits" || diag "$(grep -v NOTICE "$T_TMP/refresh_then_activate.err")"
+wait "$activate_meanwhile"
+is "$?" 0 "the other activate() then succeeds" || diag "$(grep -v NOTICE "$T_TMP/activate_meanwhile.err")"
+unlike "$(cat "$T_TMP/refresh_then_activate.err" "$T_TMP/activate_meanwhile.err")" 'deadlock' "no deadlock was detected"
+
+# ---------------------------------------------------------------------
+# A training in a REPEATABLE READ transaction whose snapshot predates
+# another training's version: a serialization error at once, before the
+# training runs (it used to train, then fail on a duplicate version
+# number or on the active row)
+# ---------------------------------------------------------------------
+in_background train_rr "BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM coldstart.models;
+SELECT pg_sleep(3);
+$(train_sql 78);
+COMMIT;"
+train_rr=$bg
+ok "a REPEATABLE READ transaction has taken its snapshot" in_sleep train_rr
+stored=$(q "$(train_sql 79)" 2>/dev/null)
+like "$stored" '^[0-9]+$' "another session trains and stores version $stored meanwhile"
+wait "$train_rr"
+isnt "$?" 0 "the REPEATABLE READ training fails"
+like "$(cat "$T_TMP/train_rr.err")" 'ERROR:  could not serialize access due to a concurrent training of model "shop"' \
+	"with a serialization error that names the concurrent training"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Version $stored was stored after this transaction's snapshot was taken." \
+	"its detail names the version stored meanwhile"
+unlike "$(cat "$T_TMP/train_rr.err")" 'NOTICE:  .*epoch' "it fails before training (no epoch NOTICE)"
+is "$(q "SELECT status || ':' || sqlstate FROM coldstart.training_runs ORDER BY run_id DESC LIMIT 1")" "failed:40001" \
+	"training_runs records the run as failed with 40001"
+is "$(q "SELECT max(version) || ' ' || count(*) FILTER (WHERE active) FROM coldstart.models WHERE name = 'shop'")" "$stored 1" \
+	"the other session's version is the newest and the one active"
+
+# ---------------------------------------------------------------------
+# Two model names whose 32-bit hashes collide do not share locks
+# ---------------------------------------------------------------------
+pair=$(q "SELECT min(n) || ' ' || max(n) FROM (SELECT 'm' || i AS n FROM generate_series(1, 300000) i) s
+	GROUP BY hashtext(n) HAVING count(*) = 2 ORDER BY 1 LIMIT 1")
+read -r NAME_A NAME_B <<<"$pair"
+is "$(q "SELECT hashtext('$NAME_A') = hashtext('$NAME_B') AND '$NAME_A' <> '$NAME_B'")" t \
+	"names $NAME_A and $NAME_B have the same 32-bit hash (the one the lock keys began with)"
+in_background hold_a "BEGIN;
+SELECT (coldstart.train('$NAME_A', 'shop.behaviours', 'shop.items', 'shop.users', '{$OPTS}'))->>'version';
+SELECT pg_sleep(3);
+COMMIT;"
+hold_a=$bg
+ok "a training of $NAME_A has finished and holds its lock until commit" in_sleep hold_a
+is "$(q "SELECT coldstart.training_in_progress('$NAME_A')::text || ' ' || coldstart.training_in_progress('$NAME_B')::text")" "true false" \
+	"training_in_progress() is true for $NAME_A and false for $NAME_B"
+is "$(q "SELECT (coldstart.train('$NAME_B', 'shop.behaviours', 'shop.items', 'shop.users', '{$OPTS}'))->>'version'" 2>&1 | grep -v NOTICE)" 1 \
+	"a training of $NAME_B meanwhile succeeds (it was refused as being trained by another session)"
+wait "$hold_a"
+is "$?" 0 "the training of $NAME_A commits"
+
 done_testing
