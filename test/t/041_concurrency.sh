@@ -24,11 +24,23 @@ is "$(q "$(train_sql 1)" 2>/dev/null)" 1 "version 1 trained"
 in_background() {
 	PGAPPNAME=$1 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 >"$T_TMP/$1.out" 2>"$T_TMP/$1.err" <<<"$2" &
 	bg=$!
+	pid_of[$1]=$bg
+}
+declare -A pid_of
+# finishes_ok NAME DESCRIPTION: the background session NAME ends with status 0
+finishes_ok() {
+	wait "${pid_of[$1]}"
+	is "$?" 0 "$2" || diag "$(grep -v NOTICE "$T_TMP/$1.err")"
 }
 # in_sleep NAME: the session NAME has reached its pg_sleep()
 in_sleep() {
 	wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$1'
 		AND query LIKE '%pg_sleep%' AND state = 'active')"
+}
+# in_lock_wait NAME: the session NAME waits for a lock
+in_lock_wait() {
+	wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$1'
+		AND wait_event_type = 'Lock')"
 }
 
 # ---------------------------------------------------------------------
@@ -127,7 +139,7 @@ SLOW_OPTS='{"dim": 64, "epochs": 400, "validation_fraction": 0, "keep_versions":
 before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
 q "SELECT (coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users', '$SLOW_OPTS'))->>'version'" \
 	>"$T_TMP/first.out" 2>"$T_TMP/first.err" &
-first=$!
+first=$!; pid_of[first]=$first
 if wait_until 30 q_true "SELECT coldstart.training_in_progress('shop')
 		AND EXISTS (SELECT FROM coldstart.training_runs WHERE name = 'shop' AND status = 'running')"; then
 	pass "the first training is under way"
@@ -141,8 +153,7 @@ if wait_until 30 q_true "SELECT coldstart.training_in_progress('shop')
 else
 	fail "the first training is under way" "$(cat "$T_TMP/first.err")"
 fi
-wait "$first"
-is "$?" 0 "the first training succeeds" || diag "$(grep -v NOTICE "$T_TMP/first.err")"
+finishes_ok first "the first training succeeds"
 is "$(cat "$T_TMP/first.out")" "$((before_max + 1))" "it stored the next version, $((before_max + 1))"
 is "$(q "SELECT count(*) FILTER (WHERE active) || ' ' || (count(*) = max(version) - min(version) + 1)
 	FROM coldstart.models WHERE name = 'shop'")" "1 true" \
@@ -169,7 +180,6 @@ INSERT INTO shop.items SELECT 502, category, brand, price, rating, tags FROM sho
 SELECT coldstart.refresh_items('shop');
 SELECT pg_sleep(3);
 COMMIT;"
-refresh_a=$bg
 if in_sleep refresh_a; then
 	pass "a first refresh, in a transaction that deleted item $GONE and added 502, holds the model while it sleeps"
 else
@@ -177,13 +187,9 @@ else
 		"$(cat "$T_TMP/refresh_a.err")"
 fi
 in_background refresh_b "SELECT coldstart.refresh_items('shop')"
-refresh_b=$bg
-ok "a second refresh waits for the first one's lock" wait_until 10 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
-		WHERE application_name = 'refresh_b' AND wait_event_type = 'Lock')"
-wait "$refresh_a"
-is "$?" 0 "the first refresh commits" || diag "$(cat "$T_TMP/refresh_a.err")"
-wait "$refresh_b"
-is "$?" 0 "the second refresh then succeeds (no duplicate key in item_extras)" || diag "$(cat "$T_TMP/refresh_b.err")"
+ok "a second refresh waits for the first one's lock" in_lock_wait refresh_b
+finishes_ok refresh_a "the first refresh commits"
+finishes_ok refresh_b "the second refresh then succeeds (no duplicate key in item_extras)"
 is "$(cat "$T_TMP/refresh_b.out")" 2 "it stored items 501 and 502, the one the first refresh's transaction added"
 is "$(q "SELECT string_agg(item_id::text, ',' ORDER BY item_id) FROM coldstart.item_extras e
 	JOIN coldstart.models m USING (name, version) WHERE m.name = 'shop' AND m.active")" "501,502" \
@@ -223,16 +229,11 @@ in_background slow_activate "BEGIN;
 SELECT coldstart.activate('shop', 1);
 SELECT pg_sleep(4);
 COMMIT;"
-slow_activate=$bg
 ok "an activate() of version 1 is under way, not committed" in_sleep slow_activate
 in_background train_meanwhile "$(train_sql 77)"
-train_meanwhile=$bg
-ok "the training waits for the activation to commit" wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
-		WHERE application_name = 'train_meanwhile' AND wait_event_type = 'Lock')"
-wait "$slow_activate"
-is "$?" 0 "the activation commits"
-wait "$train_meanwhile"
-is "$?" 0 "the training then succeeds" || diag "$(grep -v NOTICE "$T_TMP/train_meanwhile.err")"
+ok "the training waits for the activation to commit" in_lock_wait train_meanwhile
+finishes_ok slow_activate "the activation commits"
+finishes_ok train_meanwhile "the training then succeeds"
 is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name = 'shop' AND active")" "$((before_max + 1))" \
 	"its version, $((before_max + 1)), is the one active version"
 
@@ -265,16 +266,11 @@ SELECT coldstart.refresh_items('shop');
 SELECT pg_sleep(3);
 SELECT coldstart.activate('shop', $active_now);
 COMMIT;"
-refresh_then_activate=$bg
 ok "a transaction has refreshed version $active_now and sleeps before activating it" in_sleep refresh_then_activate
 in_background activate_meanwhile "SELECT coldstart.activate('shop', $active_now)"
-activate_meanwhile=$bg
-ok "another session's activate() of it waits" wait_until 10 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
-		WHERE application_name = 'activate_meanwhile' AND wait_event_type = 'Lock')"
-wait "$refresh_then_activate"
-is "$?" 0 "the refresh-then-activate transaction commits" || diag "$(grep -v NOTICE "$T_TMP/refresh_then_activate.err")"
-wait "$activate_meanwhile"
-is "$?" 0 "the other activate() then succeeds" || diag "$(grep -v NOTICE "$T_TMP/activate_meanwhile.err")"
+ok "another session's activate() of it waits" in_lock_wait activate_meanwhile
+finishes_ok refresh_then_activate "the refresh-then-activate transaction commits"
+finishes_ok activate_meanwhile "the other activate() then succeeds"
 unlike "$(cat "$T_TMP/refresh_then_activate.err" "$T_TMP/activate_meanwhile.err")" 'deadlock' "no deadlock was detected"
 
 # ---------------------------------------------------------------------
@@ -316,13 +312,11 @@ in_background hold_a "BEGIN;
 SELECT (coldstart.train('$NAME_A', 'shop.behaviours', 'shop.items', 'shop.users', '{$OPTS}'))->>'version';
 SELECT pg_sleep(3);
 COMMIT;"
-hold_a=$bg
 ok "a training of $NAME_A has finished and holds its lock until commit" in_sleep hold_a
 is "$(q "SELECT coldstart.training_in_progress('$NAME_A')::text || ' ' || coldstart.training_in_progress('$NAME_B')::text")" "true false" \
 	"training_in_progress() is true for $NAME_A and false for $NAME_B"
 is "$(q "SELECT (coldstart.train('$NAME_B', 'shop.behaviours', 'shop.items', 'shop.users', '{$OPTS}'))->>'version'" 2>&1 | grep -v NOTICE)" 1 \
 	"a training of $NAME_B meanwhile succeeds (it was refused as being trained by another session)"
-wait "$hold_a"
-is "$?" 0 "the training of $NAME_A commits"
+finishes_ok hold_a "the training of $NAME_A commits"
 
 done_testing
