@@ -101,6 +101,27 @@ SELECT coldstart.refresh_items('sf') AS refreshed;
 SELECT item_id, rank FROM coldstart.recommend(2, 10, candidates => '{41}');
 SELECT (SELECT count(*) FROM coldstart.recommend(2, 60) WHERE item_id = 41) AS listed,
        (SELECT count(*) FROM coldstart.recommend(2, 60, exclude => '{41}') WHERE item_id = 41) AS excluded;
+-- rows of coldstart.item_extras that refresh_items() cannot have written
+-- (edited by hand) are left out of serving with a WARNING: a bias or vector
+-- value beyond training's bound (10^6) or not a number, a vector of the
+-- wrong length; the models row is touched so that the cache reloads
+BEGIN;
+UPDATE coldstart.item_extras SET bias = 1e30 WHERE name = 'sf' AND item_id = 41;
+UPDATE coldstart.models SET items_refreshed_at = clock_timestamp() WHERE name = 'sf' AND active;
+SELECT count(*) AS huge_bias_served FROM coldstart.recommend(2, 10, candidates => '{41}');
+ROLLBACK;
+BEGIN;
+UPDATE coldstart.item_extras SET vector[1] = 'NaN' WHERE name = 'sf' AND item_id = 41;
+UPDATE coldstart.models SET items_refreshed_at = clock_timestamp() WHERE name = 'sf' AND active;
+SELECT count(*) AS nan_vector_served FROM coldstart.recommend(2, 10, candidates => '{41}');
+ROLLBACK;
+BEGIN;
+UPDATE coldstart.item_extras SET vector = vector || 0::real WHERE name = 'sf' AND item_id = 41;
+UPDATE coldstart.models SET items_refreshed_at = clock_timestamp() WHERE name = 'sf' AND active;
+SELECT count(*) AS long_vector_served FROM coldstart.recommend(2, 10, candidates => '{41}');
+ROLLBACK;
+UPDATE coldstart.models SET items_refreshed_at = clock_timestamp() WHERE name = 'sf' AND active;
+SELECT count(*) AS served_again FROM coldstart.recommend(2, 10, candidates => '{41}');
 
 -- bad arrays
 SELECT * FROM coldstart.recommend(2, 5, candidates => '{{1,2},{3,4}}');

@@ -249,13 +249,13 @@ load_extras(CsServed *s)
 		const int32 *rows = (const int32 *) ARR_DATA_PTR(fr);
 		const float *rw = (const float *) ARR_DATA_PTR(fw);
 		int64		at = row_start[n_extra];
+		/* what refresh_items() writes: vector and bias within training's bound */
 		bool		ok = ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
-			ArrayGetNItems(1, ARR_DIMS(a)) == d && isfinite(b) &&
+			ArrayGetNItems(1, ARR_DIMS(a)) == d &&
+			cs_first_unbounded(&b, 1) < 0 && cs_first_unbounded(x, d) < 0 &&
 			ARR_NDIM(fr) <= 1 && !ARR_HASNULL(fr) && ARR_NDIM(fw) <= 1 && !ARR_HASNULL(fw) &&
 			ArrayGetNItems(ARR_NDIM(fw), ARR_DIMS(fw)) == nr;
 
-		for (int j = 0; ok && j < d; j++)
-			ok = isfinite(x[j]);
 		for (int j = 0; ok && j < nr; j++)
 			ok = rows[j] >= 0 && rows[j] < s->m.n_item_values && isfinite(rw[j]) && rw[j] > 0;
 		if (!ok || cs_model_find_item(&s->m, id) >= 0)
