@@ -165,3 +165,10 @@ SET timezone = 'Asia/Tokyo';
 SELECT part, detail FROM coldstart.explain(7, 12, 'ex_t')
 WHERE part IN ('content match', 'attribute') ORDER BY part, detail;
 RESET timezone;
+-- dates beyond what a timestamp holds (294276 AD) print as dates too
+CREATE TABLE ex.fitems (item_id bigint, day date);
+INSERT INTO ex.fitems SELECT i, '300000-01-01'::date + i * 1000 FROM generate_series(1, 40) i;
+SELECT s -> 'items' AS items
+FROM coldstart.train('ex_f', 'ex.tbehaviours', 'ex.fitems', NULL,
+                     '{"dim": 4, "epochs": 1, "buckets": 4, "validation_fraction": 0}') s;
+SELECT part, detail FROM coldstart.explain(7, 12, 'ex_f') WHERE part = 'content match' ORDER BY detail;

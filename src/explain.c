@@ -54,13 +54,16 @@ edge_text(const CsColumn *col, double e)
 {
 	int			flag = col->flags & CS_COLF_TIMES;
 	double		us = rint((e - PG_EPOCH_SECONDS) * USECS_PER_SEC);
+	double		days = (e - PG_EPOCH_SECONDS) / SECS_PER_DAY;
 
+	/* a whole day, as a date: dates reach beyond timestamps, to 5874897 AD */
+	if (flag == CS_COLF_DATE && days == floor(days) &&
+		days >= (double) (DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE) &&
+		days < (double) (DATE_END_JULIAN - POSTGRES_EPOCH_JDATE))
+		return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum((DateADT) days)));
 	/* beyond what a timestamp holds (a model from elsewhere): the number */
 	if (flag == 0 || !(us >= (double) MIN_TIMESTAMP && us < (double) END_TIMESTAMP))
 		return float8out_internal(e);
-	if (flag == CS_COLF_DATE && fmod(us, (double) USECS_PER_DAY) == 0)
-		return DatumGetCString(DirectFunctionCall1(date_out,
-												   DateADTGetDatum((DateADT) (us / USECS_PER_DAY))));
 	if (flag == CS_COLF_TIMESTAMPTZ)
 		return DatumGetCString(DirectFunctionCall1(timestamptz_out,
 												   TimestampTzGetDatum((TimestampTz) us)));
