@@ -23,27 +23,28 @@
 
 /*
  * Advisory locks, as pg_locks shows them: locktype advisory, classid and
- * objid a 64-bit hash of the model name (objid mixed with the version for a
- * refresh), objsubid one of these.  Two names share their locks only if
- * both halves of the hash agree (a chance of about 3e-14 among 1,000 names,
- * where a 32-bit hash gave 1e-4).  The SQL functions pg_advisory_lock() and
- * the like use objsubid 1 and 2 only, so an application's advisory locks
- * never meet these.
+ * objid a 64-bit hash of the model name, objsubid one of these.  Two names
+ * share their locks only if both halves of the hash agree (a chance of about
+ * 3e-14 among 1,000 names, where a 32-bit hash gave 1e-4).  The SQL
+ * functions pg_advisory_lock() and the like use objsubid 1 and 2 only, so an
+ * application's advisory locks never meet these.
+ *
+ * Order: the training lock, then the change lock, then rows of
+ * coldstart.models.  Every path that takes the change lock takes it before
+ * any row lock of the catalogue, and none takes the training lock after it.
  */
 #define CS_LOCK_TRAINING	0x4301	/* one training of a name at a time */
-#define CS_LOCK_REFRESH		0x4302	/* one refresh of a version at a time */
-#define CS_LOCK_ACTIVATION	0x4303	/* one change of the active version of a name */
+#define CS_LOCK_CHANGE		0x4303	/* activation and refresh of a name's versions */
 
 static void
-model_locktag(LOCKTAG *tag, const char *name, int32 version, uint16 kind)
+model_locktag(LOCKTAG *tag, const char *name, uint16 kind)
 {
 	size_t		len = strlen(name);
-	uint32		second = (uint32) (hash_bytes_extended((const unsigned char *) name, len, 0x4301) >> 32);
 
-	/* a bijection of the version for a given name: its versions never meet */
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
 						 hash_bytes((const unsigned char *) name, len),
-						 second ^ ((uint32) version * 0x9E3779B1u), kind);
+						 (uint32) (hash_bytes_extended((const unsigned char *) name, len, 0x4301) >> 32),
+						 kind);
 }
 
 #define MAX_NAME_BYTES 200
@@ -99,7 +100,7 @@ cs_catalog_lock(const char *name)
 {
 	LOCKTAG		tag;
 
-	model_locktag(&tag, name, 0, CS_LOCK_TRAINING);
+	model_locktag(&tag, name, CS_LOCK_TRAINING);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -108,21 +109,12 @@ cs_catalog_lock(const char *name)
 }
 
 void
-cs_catalog_lock_refresh(const char *name, int32 version)
+cs_catalog_lock_change(const char *name)
 {
 	LOCKTAG		tag;
 
-	/* till the end of the transaction, waiting for another refresh if need be */
-	model_locktag(&tag, name, version, CS_LOCK_REFRESH);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-void
-cs_catalog_lock_activation(const char *name)
-{
-	LOCKTAG		tag;
-
-	model_locktag(&tag, name, 0, CS_LOCK_ACTIVATION);
+	/* till the end of the transaction, waiting for the holder if need be */
+	model_locktag(&tag, name, CS_LOCK_CHANGE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
@@ -132,10 +124,13 @@ cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
 	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
 	bool		isnull = true;
 	Datum		d = (Datum) 0;
+	int			rc;
 
-	if (p == NULL ||
-		SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read coldstart.models: %s", SPI_result_code_string(SPI_result));
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql, SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read coldstart.models: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1)
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	SPI_freeplan(p);
@@ -145,7 +140,10 @@ cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
 void
 cs_catalog_check_latest_version(const char *name)
 {
-	static const char *sql = "SELECT max(version)::int8 FROM coldstart.models WHERE name = $1";
+	/* the newest version and the active one (0 for none), in one int8 */
+	static const char *sql = "SELECT (coalesce(max(version), 0)::int8 << 32) | "
+		"coalesce(max(version) FILTER (WHERE active), 0)::int8 "
+		"FROM coldstart.models WHERE name = $1";
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1];
 	int64		latest;
@@ -155,22 +153,35 @@ cs_catalog_check_latest_version(const char *name)
 	if (!IsolationUsesXactSnapshot())
 		return;
 	args[0] = CStringGetTextDatum(name);
-	latest = cs_catalog_latest_int8(sql, 1, types, args);
-	rc = SPI_execute_with_args(sql, 1, types, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
+	/*
+	 * Not read-only: the transaction's snapshot as of a new command, which
+	 * sees what this transaction stored before, in this statement too (a
+	 * query that trains twice).
+	 */
+	rc = SPI_execute_with_args(sql, 1, types, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read coldstart.models: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
 	{
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		seen = isnull ? 0 : DatumGetInt64(d);
+		seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	if (latest > seen)
+	latest = cs_catalog_latest_int8(sql, 1, types, args);
+
+	/*
+	 * A newer version than the snapshot's newest takes the number the store
+	 * would choose; another active version (an activate(), a training, a
+	 * deletion) makes the store's update of the active row fail with 40001
+	 * anyway, after the whole training.  (A deleted inactive version is no
+	 * conflict.)
+	 */
+	if ((latest >> 32) > (seen >> 32) || (latest & 0xFFFFFFFF) != (seen & 0xFFFFFFFF))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to a concurrent training of model \"%s\"", name),
-				 errdetail("Version " INT64_FORMAT " was stored after this transaction's snapshot was taken.", latest),
+				 errmsg("could not serialize access due to a concurrent change of model \"%s\"", name),
+				 errdetail("Since this transaction's snapshot, the newest version went from " INT64_FORMAT " to " INT64_FORMAT
+						   " and the active one from " INT64_FORMAT " to " INT64_FORMAT ".",
+						   seen >> 32, latest >> 32, seen & 0xFFFFFFFF, latest & 0xFFFFFFFF),
 				 errhint("Retry the transaction.")));
 }
 
@@ -181,7 +192,7 @@ cs_catalog_training_in_progress(const char *name)
 	int			holders;
 
 	/* looks at the lock table without taking the lock, so it never gets in the way */
-	model_locktag(&tag, name, 0, CS_LOCK_TRAINING);
+	model_locktag(&tag, name, CS_LOCK_TRAINING);
 	(void) GetLockConflicts(&tag, ExclusiveLock, &holders);
 	return holders > 0;
 }
@@ -316,7 +327,7 @@ cs_catalog_store(const char *name, struct varlena *model, const char *spec_json,
 		 * commit, sees the version it made active and deactivates it,
 		 * instead of finding none and running into the one-active index.
 		 */
-		cs_catalog_lock_activation(name);
+		cs_catalog_lock_change(name);
 		rc = SPI_execute_with_args("UPDATE coldstart.models SET active = false "
 								   "WHERE name = $1 AND active",
 								   1, types, args, NULL, false, 0);

@@ -16,18 +16,12 @@
 extern void cs_catalog_lock(const char *name);
 
 /*
- * Serialize refresh_items() of one version: a transaction-level advisory
- * lock, waited for.  Serving and training do not take it; activate() does,
- * through the refresh it runs.
+ * Serialize changes of a name's versions: activate(), refresh_items() and a
+ * training storing an active version take this transaction-level advisory
+ * lock, waited for, before any row lock of coldstart.models.  Serving does
+ * not take it.
  */
-extern void cs_catalog_lock_refresh(const char *name, int32 version);
-
-/*
- * Serialize changes of the active version of a name (activate(), and a
- * training storing an active version): a transaction-level advisory lock,
- * waited for.
- */
-extern void cs_catalog_lock_activation(const char *name);
+extern void cs_catalog_lock_change(const char *name);
 
 /*
  * True while another session holds the training lock of name (a training of
@@ -45,9 +39,10 @@ extern int64 cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datu
 
 /*
  * Under REPEATABLE READ or SERIALIZABLE, with the training lock held: raise a
- * serialization failure (40001) when another training stored a version of
- * name that the transaction's snapshot does not see (the version number the
- * store would choose is taken).  Within SPI.
+ * serialization failure (40001) when another transaction stored a newer
+ * version of name, or changed which one is active, since the transaction's
+ * snapshot (the store would choose a version number that is taken, or fail
+ * on the active row, after the whole training).  Within SPI.
  */
 extern void cs_catalog_check_latest_version(const char *name);
 

@@ -1267,14 +1267,16 @@ cs_refresh_items(const char *name)
 	stored = hash_create("coldstart refreshed items", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	/*
-	 * One refresh of a version at a time, and what it reads is read after
-	 * the wait: a snapshot taken once the lock is held, so that a refresh
-	 * that waited for another sees what that one committed (its extras, and
-	 * the items table it read).  Under REPEATABLE READ the transaction's
-	 * snapshot stays: a serialization error instead, when another refresh
-	 * committed since it was taken.
+	 * One refresh or activation of a name at a time (the lock activate()
+	 * and a training storing an active version take, so that they come in
+	 * one order), and what it reads is read after the wait: a snapshot
+	 * taken once the lock is held, so that a refresh that waited for another
+	 * sees what that one committed (its extras, and the items table it
+	 * read).  Under REPEATABLE READ the transaction's snapshot stays: a
+	 * serialization error instead, when another refresh committed since it
+	 * was taken.
 	 */
-	cs_catalog_lock_refresh(name, s->version);
+	cs_catalog_lock_change(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
 	if (IsolationUsesXactSnapshot())

@@ -353,14 +353,10 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	/*
 	 * One change of the active version at a time: a training that stores an
 	 * active version meanwhile waits for this one to commit (its update of
-	 * the flags would otherwise miss the version made active here).  The
-	 * refresh lock of the version first, the order refresh_items() followed
-	 * by activate() in one transaction takes them in: an activate() of the
-	 * version meanwhile waits for that transaction instead of a deadlock.
+	 * the flags would otherwise miss the version made active here), and so
+	 * does a refresh_items() of the name.
 	 */
-	if (refresh)
-		cs_catalog_lock_refresh(name, version);
-	cs_catalog_lock_activation(name);
+	cs_catalog_lock_change(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
 	/* the row locked: a version deleted meanwhile (pruning) is not activated as nothing */

@@ -255,50 +255,98 @@ is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name 
 	"the active version is still $active_now (it used to be left with none)"
 
 # ---------------------------------------------------------------------
-# refresh_items() then activate() in one transaction, while another
-# session activates the same version: the locks are taken in one order
-# (the version's refresh lock, then the name's activation lock), so the
-# other waits and both succeed (it was a deadlock, one of them cancelled)
+# Transactions that change a model's versions in two steps, while another
+# session activates a version: every path takes the name's change lock
+# before any row of coldstart.models, so the other waits and both succeed
+# (refresh_items() then activate() was a deadlock, one of them cancelled)
 # ---------------------------------------------------------------------
-active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
-in_background refresh_then_activate "BEGIN;
-SELECT coldstart.refresh_items('shop');
-SELECT pg_sleep(3);
-SELECT coldstart.activate('shop', $active_now);
+# two_steps LABEL FIRST SECOND OTHER: a transaction runs FIRST, sleeps, then
+# SECOND, while another session runs OTHER
+two_steps() {
+	in_background steps "BEGIN;
+$2;
+SELECT pg_sleep(2);
+$3;
 COMMIT;"
-ok "a transaction has refreshed version $active_now and sleeps before activating it" in_sleep refresh_then_activate
-in_background activate_meanwhile "SELECT coldstart.activate('shop', $active_now)"
-ok "another session's activate() of it waits" in_lock_wait activate_meanwhile
-finishes_ok refresh_then_activate "the refresh-then-activate transaction commits"
-finishes_ok activate_meanwhile "the other activate() then succeeds"
-unlike "$(cat "$T_TMP/refresh_then_activate.err" "$T_TMP/activate_meanwhile.err")" 'deadlock' "no deadlock was detected"
+	if in_sleep steps; then
+		in_background other "$4"
+		ok "$1: the other session waits" in_lock_wait other
+	else
+		fail "$1: the other session waits" "$(cat "$T_TMP/steps.err")"
+	fi
+	finishes_ok steps "$1: the transaction commits"
+	finishes_ok other "$1: the other session then succeeds"
+	unlike "$(cat "$T_TMP/steps.err" "$T_TMP/other.err")" 'deadlock' "$1: no deadlock"
+}
+active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
+two_steps "refresh_items() then activate()" "SELECT coldstart.refresh_items('shop')" \
+	"SELECT coldstart.activate('shop', $active_now)" "SELECT coldstart.activate('shop', $active_now)"
+two_steps "activate(refresh => false) then refresh_items()" "SELECT coldstart.activate('shop', 1, refresh => false)" \
+	"SELECT coldstart.refresh_items('shop')" "SELECT coldstart.activate('shop', 1)"
+two_steps "two activations in one transaction" "SELECT coldstart.activate('shop', 1)" \
+	"SELECT coldstart.activate('shop', $active_now)" "SELECT coldstart.activate('shop', $active_now)"
+two_steps "train() then activate()" "$(train_sql 80)" \
+	"SELECT coldstart.activate('shop', $active_now)" "SELECT coldstart.activate('shop', 1)"
+is "$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")" 1 \
+	"the last activation to commit decides the active version"
 
 # ---------------------------------------------------------------------
 # A training in a REPEATABLE READ transaction whose snapshot predates
-# another training's version: a serialization error at once, before the
-# training runs (it used to train, then fail on a duplicate version
-# number or on the active row)
+# another training's version, or another active version: a serialization
+# error at once, before the training runs (it used to train, then fail on
+# a duplicate version number or on the active row)
 # ---------------------------------------------------------------------
-in_background train_rr "BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT count(*) FROM coldstart.models;
-SELECT pg_sleep(3);
+# rr_train LABEL SQL: a REPEATABLE READ transaction takes its snapshot,
+# waits while this session runs SQL, then trains; its status in $rr_rc,
+# its messages in $T_TMP/train_rr.err, SQL's output in $rr_out
+rr_train() {
+	rm -f "$T_TMP/go"
+	in_background train_rr "BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) AS snapshot_taken FROM coldstart.models;
+\\! for i in \$(seq 600); do [ -f '$T_TMP/go' ] && break; sleep 0.1; done
 $(train_sql 78);
 COMMIT;"
-train_rr=$bg
-ok "a REPEATABLE READ transaction has taken its snapshot" in_sleep train_rr
-stored=$(q "$(train_sql 79)" 2>/dev/null)
-like "$stored" '^[0-9]+$' "another session trains and stores version $stored meanwhile"
-wait "$train_rr"
-isnt "$?" 0 "the REPEATABLE READ training fails"
-like "$(cat "$T_TMP/train_rr.err")" 'ERROR:  could not serialize access due to a concurrent training of model "shop"' \
-	"with a serialization error that names the concurrent training"
-like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Version $stored was stored after this transaction's snapshot was taken." \
-	"its detail names the version stored meanwhile"
+	ok "$1: a REPEATABLE READ transaction has taken its snapshot" wait_until 30 q_true "SELECT EXISTS (SELECT FROM pg_stat_activity
+		WHERE application_name = 'train_rr' AND state = 'idle in transaction' AND query LIKE '%snapshot_taken%')"
+	rr_out=$(q "$2" 2>/dev/null)
+	touch "$T_TMP/go"
+	wait "${pid_of[train_rr]}"
+	rr_rc=$?
+}
+before_max=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop'")
+rr_train "another training" "$(train_sql 79)"
+stored=$rr_out
+is "$stored" "$((before_max + 1))" "another session trains and stores version $stored meanwhile"
+isnt "$rr_rc" 0 "the REPEATABLE READ training fails"
+like "$(cat "$T_TMP/train_rr.err")" 'ERROR:  could not serialize access due to a concurrent change of model "shop"' \
+	"with a serialization error that names the model"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Since this transaction's snapshot, the newest version went from $before_max to $stored and the active one from 1 to $stored." \
+	"its detail gives the versions before and after"
 unlike "$(cat "$T_TMP/train_rr.err")" 'NOTICE:  .*epoch' "it fails before training (no epoch NOTICE)"
 is "$(q "SELECT status || ':' || sqlstate FROM coldstart.training_runs ORDER BY run_id DESC LIMIT 1")" "failed:40001" \
 	"training_runs records the run as failed with 40001"
 is "$(q "SELECT max(version) || ' ' || count(*) FILTER (WHERE active) FROM coldstart.models WHERE name = 'shop'")" "$stored 1" \
 	"the other session's version is the newest and the one active"
+
+rr_train "an activation" "SELECT coldstart.activate('shop', 1)"
+isnt "$rr_rc" 0 "a REPEATABLE READ training fails after another session activates version 1"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Since this transaction's snapshot, the newest version went from $stored to $stored and the active one from $stored to 1." \
+	"its detail gives the active version before and after"
+
+q "SELECT coldstart.activate('shop', $stored)" >/dev/null
+rr_train "a deleted inactive version" "DELETE FROM coldstart.models WHERE name = 'shop' AND version = $before_max"
+is "$rr_rc" 0 "a REPEATABLE READ training succeeds after another session deletes an inactive version" ||
+	diag "$(grep -v NOTICE "$T_TMP/train_rr.err")"
+is "$(q "SELECT max(version) || ' ' || count(*) FILTER (WHERE active) FROM coldstart.models WHERE name = 'shop'")" "$((stored + 1)) 1" \
+	"it stored version $((stored + 1))"
+stored=$((stored + 1))
+# its own versions are no concurrent training: two in one statement
+is "$(q "BEGIN ISOLATION LEVEL REPEATABLE READ;
+	SELECT string_agg(t ->> 'version', ',' ORDER BY i) FROM generate_series(81, 82) i,
+		LATERAL coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users',
+			('{$OPTS}'::jsonb || jsonb_build_object('seed', i))) t;
+	COMMIT;" 2>&1 | grep -v NOTICE)" "$((stored + 1)),$((stored + 2))" \
+	"a REPEATABLE READ statement that trains twice stores both versions"
 
 # ---------------------------------------------------------------------
 # Two model names whose 32-bit hashes collide do not share locks
