@@ -140,9 +140,14 @@ cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
 void
 cs_catalog_check_latest_version(const char *name)
 {
-	/* the newest version and the active one (0 for none), in one int8 */
+	/*
+	 * The newest version and the transaction id of the active row's version
+	 * (0 for none), in one int8: a row version that the latest snapshot sees
+	 * and the transaction's does not has an xmin that no row the
+	 * transaction sees has.
+	 */
 	static const char *sql = "SELECT (coalesce(max(version), 0)::int8 << 32) | "
-		"coalesce(max(version) FILTER (WHERE active), 0)::int8 "
+		"coalesce(max(xmin::text::int8) FILTER (WHERE active), 0) "
 		"FROM coldstart.models WHERE name = $1";
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1];
@@ -169,19 +174,23 @@ cs_catalog_check_latest_version(const char *name)
 	latest = cs_catalog_latest_int8(sql, 1, types, args);
 
 	/*
-	 * A newer version than the snapshot's newest takes the number the store
-	 * would choose; another active version (an activate(), a training, a
-	 * deletion) makes the store's update of the active row fail with 40001
-	 * anyway, after the whole training.  (A deleted inactive version is no
-	 * conflict.)
+	 * A newer version takes the number the store would choose; a change of
+	 * the active row (an activate(), a refresh_items(), a training, a
+	 * deletion) makes the store's update of it fail with 40001 anyway, after
+	 * the whole training.  A deleted inactive version is no conflict.
 	 */
-	if ((latest >> 32) > (seen >> 32) || (latest & 0xFFFFFFFF) != (seen & 0xFFFFFFFF))
+	if ((latest >> 32) > (seen >> 32))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent change of model \"%s\"", name),
-				 errdetail("Since this transaction's snapshot, the newest version went from " INT64_FORMAT " to " INT64_FORMAT
-						   " and the active one from " INT64_FORMAT " to " INT64_FORMAT ".",
-						   seen >> 32, latest >> 32, seen & 0xFFFFFFFF, latest & 0xFFFFFFFF),
+				 errdetail("Version " INT64_FORMAT " was stored after this transaction's snapshot was taken, which sees " INT64_FORMAT " as the newest.",
+						   latest >> 32, seen >> 32),
+				 errhint("Retry the transaction.")));
+	if ((latest & 0xFFFFFFFF) != (seen & 0xFFFFFFFF))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of model \"%s\"", name),
+				 errdetail("Its active version was changed, refreshed or deleted after this transaction's snapshot was taken."),
 				 errhint("Retry the transaction.")));
 }
 
@@ -319,15 +328,17 @@ cs_catalog_store(const char *name, struct varlena *model, const char *spec_json,
 	args[4] = Float8GetDatum(seconds);
 	args[5] = BoolGetDatum(activate);
 
+	/*
+	 * The change lock before any row (the lock order), whether the version
+	 * is stored active or not: the pruning after the store deletes rows too.
+	 * After an activate() in progress (which may take a while: it refreshes
+	 * the items), the update below then starts after its commit, sees the
+	 * version it made active and deactivates it, instead of finding none and
+	 * running into the one-active index.
+	 */
+	cs_catalog_lock_change(name);
 	if (activate)
 	{
-		/*
-		 * After an activate() in progress (which may take a while: it
-		 * refreshes the items): the update below then starts after its
-		 * commit, sees the version it made active and deactivates it,
-		 * instead of finding none and running into the one-active index.
-		 */
-		cs_catalog_lock_change(name);
 		rc = SPI_execute_with_args("UPDATE coldstart.models SET active = false "
 								   "WHERE name = $1 AND active",
 								   1, types, args, NULL, false, 0);

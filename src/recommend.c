@@ -22,7 +22,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 
+#include "catalog.h"
 #include "coldstart.h"
 #include "score.h"
 #include "topk.h"
@@ -324,7 +326,16 @@ coldstart_refresh_items(PG_FUNCTION_ARGS)
 				 errhint("It writes coldstart.item_extras: call refresh_items() in a read-write transaction.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * The change lock first (the lock order), then a snapshot taken after
+	 * the wait: under READ COMMITTED the version refreshed is the one active
+	 * once an activate() waited for has committed, not the one before.
+	 */
+	cs_catalog_lock_change(name);
+	PushActiveSnapshot(GetTransactionSnapshot());
 	n = cs_refresh_items(name);
+	PopActiveSnapshot();
 	SPI_finish();
 	PG_RETURN_INT32(n);
 }

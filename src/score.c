@@ -1267,16 +1267,14 @@ cs_refresh_items(const char *name)
 	stored = hash_create("coldstart refreshed items", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	/*
-	 * One refresh or activation of a name at a time (the lock activate()
-	 * and a training storing an active version take, so that they come in
-	 * one order), and what it reads is read after the wait: a snapshot
+	 * The caller holds the name's change lock (one refresh or activation at
+	 * a time), and what is read here is read after the wait: a snapshot
 	 * taken once the lock is held, so that a refresh that waited for another
 	 * sees what that one committed (its extras, and the items table it
 	 * read).  Under REPEATABLE READ the transaction's snapshot stays: a
 	 * serialization error instead, when another refresh committed since it
 	 * was taken.
 	 */
-	cs_catalog_lock_change(name);
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(s->version);
 	if (IsolationUsesXactSnapshot())

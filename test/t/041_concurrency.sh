@@ -320,8 +320,8 @@ is "$stored" "$((before_max + 1))" "another session trains and stores version $s
 isnt "$rr_rc" 0 "the REPEATABLE READ training fails"
 like "$(cat "$T_TMP/train_rr.err")" 'ERROR:  could not serialize access due to a concurrent change of model "shop"' \
 	"with a serialization error that names the model"
-like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Since this transaction's snapshot, the newest version went from $before_max to $stored and the active one from 1 to $stored." \
-	"its detail gives the versions before and after"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Version $stored was stored after this transaction's snapshot was taken, which sees $before_max as the newest." \
+	"its detail names the version stored meanwhile and the newest the snapshot sees"
 unlike "$(cat "$T_TMP/train_rr.err")" 'NOTICE:  .*epoch' "it fails before training (no epoch NOTICE)"
 is "$(q "SELECT status || ':' || sqlstate FROM coldstart.training_runs ORDER BY run_id DESC LIMIT 1")" "failed:40001" \
 	"training_runs records the run as failed with 40001"
@@ -330,8 +330,13 @@ is "$(q "SELECT max(version) || ' ' || count(*) FILTER (WHERE active) FROM colds
 
 rr_train "an activation" "SELECT coldstart.activate('shop', 1)"
 isnt "$rr_rc" 0 "a REPEATABLE READ training fails after another session activates version 1"
-like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Since this transaction's snapshot, the newest version went from $stored to $stored and the active one from $stored to 1." \
-	"its detail gives the active version before and after"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Its active version was changed, refreshed or deleted after this transaction's snapshot was taken." \
+	"its detail says the active version changed"
+rr_train "a refresh" "SELECT coldstart.refresh_items('shop')"
+isnt "$rr_rc" 0 "a REPEATABLE READ training fails after another session refreshes the active version"
+like "$(cat "$T_TMP/train_rr.err")" "DETAIL:  Its active version was changed, refreshed or deleted after this transaction's snapshot was taken." \
+	"with the same detail"
+unlike "$(cat "$T_TMP/train_rr.err")" 'NOTICE:  .*epoch' "before training (it used to fail on the active row after it)"
 
 q "SELECT coldstart.activate('shop', $stored)" >/dev/null
 rr_train "a deleted inactive version" "DELETE FROM coldstart.models WHERE name = 'shop' AND version = $before_max"
@@ -347,6 +352,44 @@ is "$(q "BEGIN ISOLATION LEVEL REPEATABLE READ;
 			('{$OPTS}'::jsonb || jsonb_build_object('seed', i))) t;
 	COMMIT;" 2>&1 | grep -v NOTICE)" "$((stored + 1)),$((stored + 2))" \
 	"a REPEATABLE READ statement that trains twice stores both versions"
+
+# ---------------------------------------------------------------------
+# A training that stores an inactive version and prunes, then activates in
+# the same transaction, while another session activates a version it
+# prunes: the store takes the change lock before it deletes rows, so the
+# other waits and finds the version gone (it was a deadlock)
+# ---------------------------------------------------------------------
+active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
+q "UPDATE coldstart.models SET metrics = metrics || '{\"validation_recall_at_20\": 0.99}'
+	WHERE name = 'shop' AND active" >/dev/null
+in_background prune_then_activate "BEGIN;
+SELECT coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users',
+	'{\"dim\": 16, \"epochs\": 2, \"seed\": 83, \"promote_if_better\": true, \"keep_versions\": 2}') ->> 'version';
+SELECT pg_sleep(2);
+SELECT coldstart.activate('shop', $active_now, refresh => false);
+COMMIT;"
+if in_sleep prune_then_activate; then
+	like "$(cat "$T_TMP/prune_then_activate.err")" 'is stored but not activated' "a training stored an inactive version and pruned version 1"
+	in_background activate_pruned "SELECT coldstart.activate('shop', 1)"
+	ok "another session's activate() of version 1 waits" in_lock_wait activate_pruned
+else
+	fail "a training stored an inactive version and pruned version 1" "$(cat "$T_TMP/prune_then_activate.err")"
+fi
+finishes_ok prune_then_activate "the training's transaction commits"
+wait "${pid_of[activate_pruned]}"
+isnt "$?" 0 "the other activate() fails"
+like "$(cat "$T_TMP/activate_pruned.err")" 'ERROR:  model "shop" has no version 1' "because version 1 is gone, not by a deadlock"
+is "$(q "SELECT count(*) FROM coldstart.models WHERE name = 'shop' AND version = 1")" 0 "version 1 was pruned"
+
+# ---------------------------------------------------------------------
+# refresh_items() under READ COMMITTED waiting for an activate(): it
+# refreshes the version active after the wait (it failed with 40001)
+# ---------------------------------------------------------------------
+other=$(q "SELECT max(version) FROM coldstart.models WHERE name = 'shop' AND NOT active")
+two_steps "refresh_items() waiting for an activate()" "SELECT coldstart.activate('shop', $other, refresh => false)" \
+	"SELECT 'activated'" "SELECT coldstart.refresh_items('shop')"
+is "$(q "SELECT version FROM coldstart.models WHERE name = 'shop' ORDER BY items_refreshed_at DESC NULLS LAST LIMIT 1")" "$other" \
+	"it refreshed version $other, the one active after the wait"
 
 # ---------------------------------------------------------------------
 # Two model names whose 32-bit hashes collide do not share locks
