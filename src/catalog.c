@@ -141,14 +141,14 @@ void
 cs_catalog_check_latest_version(const char *name)
 {
 	/*
-	 * The newest version and the transaction id of the active row's version
-	 * (0 for none), in one int8: a row version that the latest snapshot sees
-	 * and the transaction's does not has an xmin that no row the
-	 * transaction sees has.
+	 * The newest version, and a hash of every row's version and xmin, in one
+	 * int8: a row version that the latest snapshot sees and the
+	 * transaction's does not has an xmin that no row the transaction sees
+	 * has, and a deleted row leaves the list.
 	 */
 	static const char *sql = "SELECT (coalesce(max(version), 0)::int8 << 32) | "
-		"coalesce(max(xmin::text::int8) FILTER (WHERE active), 0) "
-		"FROM coldstart.models WHERE name = $1";
+		"(pg_catalog.hashtext(coalesce(string_agg(version || ':' || xmin, ',' ORDER BY version), ''))::int8 "
+		"& 4294967295) FROM coldstart.models WHERE name = $1";
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1];
 	int64		latest;
@@ -174,10 +174,11 @@ cs_catalog_check_latest_version(const char *name)
 	latest = cs_catalog_latest_int8(sql, 1, types, args);
 
 	/*
-	 * A newer version takes the number the store would choose; a change of
-	 * the active row (an activate(), a refresh_items(), a training, a
-	 * deletion) makes the store's update of it fail with 40001 anyway, after
-	 * the whole training.  A deleted inactive version is no conflict.
+	 * A newer version takes the number the store would choose; a changed or
+	 * deleted row makes the store's update of the active row or the
+	 * pruning's delete fail with 40001 anyway, after the whole training.
+	 * (Some changes would not have conflicted, a version the pruning keeps,
+	 * say: the error is then early and a retry succeeds.)
 	 */
 	if ((latest >> 32) > (seen >> 32))
 		ereport(ERROR,
@@ -186,11 +187,11 @@ cs_catalog_check_latest_version(const char *name)
 				 errdetail("Version " INT64_FORMAT " was stored after this transaction's snapshot was taken, which sees " INT64_FORMAT " as the newest.",
 						   latest >> 32, seen >> 32),
 				 errhint("Retry the transaction.")));
-	if ((latest & 0xFFFFFFFF) != (seen & 0xFFFFFFFF))
+	if (latest != seen)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent change of model \"%s\"", name),
-				 errdetail("Its active version was changed, refreshed or deleted after this transaction's snapshot was taken."),
+				 errdetail("A version of it was activated, refreshed, changed or deleted after this transaction's snapshot was taken."),
 				 errhint("Retry the transaction.")));
 }
 
@@ -337,6 +338,8 @@ cs_catalog_store(const char *name, struct varlena *model, const char *spec_json,
 	 * running into the one-active index.
 	 */
 	cs_catalog_lock_change(name);
+	/* (a change committed during the training, which the check before it could not see) */
+	cs_catalog_check_latest_version(name);
 	if (activate)
 	{
 		rc = SPI_execute_with_args("UPDATE coldstart.models SET active = false "

@@ -39,10 +39,11 @@ extern int64 cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datu
 
 /*
  * Under REPEATABLE READ or SERIALIZABLE, with the training lock held: raise a
- * serialization failure (40001) when another transaction stored a newer
- * version of name, or changed which one is active, since the transaction's
- * snapshot (the store would choose a version number that is taken, or fail
- * on the active row, after the whole training).  Within SPI.
+ * serialization failure (40001) when another transaction stored, changed
+ * or deleted a version of name since the transaction's snapshot (the store
+ * would choose a version number that is taken, or fail on the active row or
+ * in the pruning).  Called before a training and again when it stores its
+ * version.  Within SPI.
  */
 extern void cs_catalog_check_latest_version(const char *name);
 
