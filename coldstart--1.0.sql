@@ -123,6 +123,12 @@ CREATE FUNCTION coldstart.activate(name text, version integer, refresh boolean D
 COMMENT ON FUNCTION coldstart.activate(text, integer, boolean) IS
 	'make a stored version of a model the one that is served (roll back or forward); with refresh (the default), then refresh_items() for it, so that it serves the items added to the items table since and leaves out those deleted';
 
+CREATE FUNCTION coldstart.drop_model(name text, version integer DEFAULT NULL) RETURNS integer
+	AS 'MODULE_PATHNAME', 'coldstart_drop_model' LANGUAGE C VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION coldstart.drop_model(text, integer) IS
+	'delete one stored version of a model (not the active one while others remain), or with version NULL (the default) every version, with their item vectors; returns how many versions it deleted; takes the locks activate(), refresh_items() and training take, so it waits for them rather than deadlocking';
+
 -- ---------------------------------------------------------------------
 -- Serving (src/recommend.c, src/score.c)
 -- ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ ORDER BY 1;
 SELECT proname AS pinned FROM ext_functions
 WHERE proconfig = '{"search_path=pg_catalog, pg_temp"}'
   AND proname IN ('train', 'retrain', 'activate', 'recommend', 'recommend_for_items', 'similar_items',
-                  'explain', 'explain_for_items', 'refresh_items', 'evaluate', 'create_demo')
+                  'explain', 'explain_for_items', 'refresh_items', 'drop_model', 'evaluate', 'create_demo')
 ORDER BY 1;
 
 -- PUBLIC may not touch the catalogue tables
@@ -112,7 +112,8 @@ INSERT INTO sec.cases VALUES
   (9, 'write coldstart.models', $$UPDATE coldstart.models SET active = active WHERE name = 'sec_all'$$),
   (10, 'delete coldstart.models', $$DELETE FROM coldstart.models WHERE name = 'no such model'$$),
   (11, 'write coldstart.item_extras', $$DELETE FROM coldstart.item_extras WHERE name = 'no such model'$$),
-  (12, 'read the behaviours', $$SELECT count(*) FROM sec.behaviours$$);
+  (12, 'read the behaviours', $$SELECT count(*) FROM sec.behaviours$$),
+  (13, 'drop_model', $$SELECT coldstart.drop_model('no such model')$$);
 GRANT SELECT ON sec.cases TO PUBLIC;
 SET ROLE regress_cs_sec_app;
 SELECT n, what, sec.try(sql) AS app FROM sec.cases ORDER BY n;
@@ -126,15 +127,15 @@ RESET ROLE;
 DELETE FROM coldstart.models WHERE name = 'sec_role';
 -- the README's way to keep the writing functions from other roles: the
 -- application may no longer call them at all, the trainer still may
-\set writers 'coldstart.train(text, regclass, regclass, regclass, jsonb), coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text)'
+\set writers 'coldstart.train(text, regclass, regclass, regclass, jsonb), coldstart.retrain(text), coldstart.activate(text, integer, boolean), coldstart.refresh_items(text), coldstart.drop_model(text, integer)'
 REVOKE EXECUTE ON FUNCTION :writers
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION :writers
   TO regress_cs_sec_trainer;
 SET ROLE regress_cs_sec_app;
-SELECT n, what, sec.try(sql) AS app_after_revoke FROM sec.cases WHERE n IN (1, 5, 6, 7, 8) ORDER BY n;
+SELECT n, what, sec.try(sql) AS app_after_revoke FROM sec.cases WHERE n IN (1, 5, 6, 7, 8, 13) ORDER BY n;
 SET ROLE regress_cs_sec_trainer;
-SELECT n, what, sec.try(sql) AS trainer_after_revoke FROM sec.cases WHERE n IN (1, 5, 7, 8) ORDER BY n;
+SELECT n, what, sec.try(sql) AS trainer_after_revoke FROM sec.cases WHERE n IN (1, 5, 7, 8, 13) ORDER BY n;
 RESET ROLE;
 DELETE FROM coldstart.models WHERE name = 'sec_role';
 GRANT EXECUTE ON FUNCTION :writers

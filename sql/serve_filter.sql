@@ -225,3 +225,34 @@ ROLLBACK;
 SELECT s ->> 'version' AS version
 FROM coldstart.train('sfn', 'sf.behaviours', NULL, NULL, '{"dim": 4, "epochs": 1, "validation_fraction": 0}') s;
 SELECT coldstart.activate('sfn', 1);
+
+-- drop_model(): one version, not the active one while others remain, with
+-- its item vectors; or every version; clear errors otherwise
+SELECT string_agg(s ->> 'version', ',' ORDER BY i) AS versions
+FROM generate_series(1, 3) i,
+     LATERAL coldstart.train('sfd', 'sf.behaviours', 'sf.items', NULL,
+                             jsonb_build_object('dim', 4, 'epochs', 1, 'seed', i, 'validation_fraction', 0)) s;
+INSERT INTO sf.items VALUES (44, 'scifi');
+SELECT coldstart.refresh_items('sfd') AS refreshed;
+SELECT coldstart.activate('sfd', 2);
+SELECT version, count(*) AS extras FROM coldstart.item_extras WHERE name = 'sfd' GROUP BY version ORDER BY version;
+SELECT coldstart.drop_model('sfd', 2);
+SELECT coldstart.drop_model('sfd', 9);
+SELECT coldstart.drop_model('no such model', 1);
+SELECT coldstart.drop_model('no such model');
+SELECT coldstart.drop_model(NULL);
+SELECT coldstart.drop_model('');
+SELECT coldstart.drop_model('sfd', 3) AS dropped;
+SELECT string_agg(version::text || CASE WHEN active THEN '*' ELSE '' END, ',' ORDER BY version) AS left_versions,
+       (SELECT count(*) FROM coldstart.item_extras WHERE name = 'sfd' AND version = 3) AS extras_of_3
+FROM coldstart.models WHERE name = 'sfd';
+SELECT count(*) AS served FROM coldstart.recommend(3, 5, model => 'sfd');
+SELECT coldstart.drop_model('sfd') AS dropped;
+SELECT count(*) AS rows_left FROM coldstart.models WHERE name = 'sfd';
+SELECT count(*) FROM coldstart.recommend(3, 5, model => 'sfd');
+SELECT count(*) > 0 AS runs_kept FROM coldstart.training_runs WHERE name = 'sfd';
+-- the only version, active, may go
+SELECT s ->> 'version' AS version
+FROM coldstart.train('sfd', 'sf.behaviours', NULL, NULL, '{"dim": 4, "epochs": 1, "validation_fraction": 0}') s;
+SELECT coldstart.drop_model('sfd', 1) AS dropped;
+DELETE FROM sf.items WHERE item_id = 44;

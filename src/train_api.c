@@ -285,9 +285,9 @@ retrain_run(void *arg)
 	return train_and_store(name, b, i, u, given);
 }
 
-PG_FUNCTION_INFO_V1(coldstart_retrain);
-Datum
-coldstart_retrain(PG_FUNCTION_ARGS)
+/* The model name of argument 0: not NULL, checked by cs_check_model_name(). */
+static char *
+model_name_arg(FunctionCallInfo fcinfo)
 {
 	char	   *name;
 
@@ -297,6 +297,15 @@ coldstart_retrain(PG_FUNCTION_ARGS)
 				 errmsg("model name must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	cs_check_model_name(name);
+	return name;
+}
+
+PG_FUNCTION_INFO_V1(coldstart_retrain);
+Datum
+coldstart_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *name = model_name_arg(fcinfo);
+
 	PG_RETURN_DATUM(cs_run_recorded(name, "retrain", retrain_run, name));
 }
 
@@ -321,6 +330,34 @@ activate_refresh_context(void *arg)
 		errcontext("refreshing the items of version %d of model \"%s\" "
 				   "(coldstart.activate(%s, %d, refresh => false) activates it without a refresh)",
 				   a->version, a->name, quote_literal_cstr(a->name), a->version);
+}
+
+/*
+ * Lock the row of a version of name (lock: "FOR UPDATE" or "FOR NO KEY
+ * UPDATE") and read columns of it into SPI_tuptable; raise "does not exist"
+ * or "has no version" when there is no such row.
+ */
+static void
+lock_version_row(const char *name, int32 version, const char *columns, const char *lock)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(version);
+	if (SPI_execute_with_args(psprintf("SELECT %s FROM coldstart.models WHERE name = $1 AND version = $2 %s",
+									   columns, lock),
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up model \"%s\"", name);
+	if (SPI_processed == 0)
+	{
+		cs_catalog_check_name(name);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version),
+				 errhint("SELECT version FROM coldstart.models WHERE name = '%s' lists its versions.",
+						 name)));
+	}
 }
 
 PG_FUNCTION_INFO_V1(coldstart_activate);
@@ -360,19 +397,7 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int32GetDatum(version);
 	/* the row locked: a version deleted meanwhile (pruning) is not activated as nothing */
-	if (SPI_execute_with_args("SELECT spec->>'items' IS NOT NULL FROM coldstart.models "
-							  "WHERE name = $1 AND version = $2 FOR NO KEY UPDATE",
-							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up model \"%s\"", name);
-	if (SPI_processed == 0)
-	{
-		cs_catalog_check_name(name);
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no version %d", name, version),
-				 errhint("SELECT version FROM coldstart.models WHERE name = '%s' lists its versions.",
-						 name)));
-	}
+	lock_version_row(name, version, "spec->>'items' IS NOT NULL", "FOR NO KEY UPDATE");
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -415,4 +440,58 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * drop_model(name, version DEFAULT NULL): delete one version (not the active
+ * one while others remain), or with version NULL every version, under the
+ * model's locks: the training lock for every version (a training under way
+ * would store its version after the drop), then the change lock, before any
+ * row, as activate(), refresh_items() and the store take them.  Their
+ * item_extras go with them (a foreign key that cascades).  The run history
+ * in coldstart.training_runs stays.
+ */
+PG_FUNCTION_INFO_V1(coldstart_drop_model);
+Datum
+coldstart_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	bool		all = PG_ARGISNULL(1);
+	int32		version = all ? 0 : PG_GETARG_INT32(1);
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	int64		dropped;
+
+	name = model_name_arg(fcinfo);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (all)
+		cs_catalog_lock(name);
+	cs_catalog_lock_change(name);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int32GetDatum(version);
+	if (!all)
+	{
+		bool		isnull;
+
+		lock_version_row(name, version,
+						 "active, (SELECT count(*) FROM coldstart.models o WHERE o.name = $1)", "FOR UPDATE");
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("version %d of model \"%s\" is the active one", version, name),
+					 errdetail("Serving uses it; dropping it would leave the model with no active version."),
+					 errhint("Activate another version first with coldstart.activate(), or drop every version with coldstart.drop_model(%s).",
+							 quote_literal_cstr(name))));
+	}
+	if (SPI_execute_with_args(all ? "DELETE FROM coldstart.models WHERE name = $1"
+							  : "DELETE FROM coldstart.models WHERE name = $1 AND version = $2",
+							  all ? 1 : 2, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from coldstart.models");
+	dropped = (int64) SPI_processed;
+	if (dropped == 0)
+		cs_catalog_check_name(name);
+	SPI_finish();
+	PG_RETURN_INT32((int32) dropped);
 }

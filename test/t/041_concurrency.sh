@@ -260,8 +260,9 @@ is "$(q "SELECT string_agg(version::text, ',') FROM coldstart.models WHERE name 
 # before any row of coldstart.models, so the other waits and both succeed
 # (refresh_items() then activate() was a deadlock, one of them cancelled)
 # ---------------------------------------------------------------------
-# two_steps LABEL FIRST SECOND OTHER: a transaction runs FIRST, sleeps, then
-# SECOND, while another session runs OTHER
+# two_steps LABEL FIRST SECOND OTHER [ERROR]: a transaction runs FIRST,
+# sleeps, then SECOND, while another session runs OTHER, which waits for it
+# and then succeeds, or fails with ERROR when one is given
 two_steps() {
 	in_background steps "BEGIN;
 $2;
@@ -275,7 +276,13 @@ COMMIT;"
 		fail "$1: the other session waits" "$(cat "$T_TMP/steps.err")"
 	fi
 	finishes_ok steps "$1: the transaction commits"
-	finishes_ok other "$1: the other session then succeeds"
+	if [ -z "${5:-}" ]; then
+		finishes_ok other "$1: the other session then succeeds"
+	else
+		wait "${pid_of[other]}"
+		isnt "$?" 0 "$1: the other session then fails"
+		like "$(cat "$T_TMP/other.err")" "ERROR:  $5" "$1: with $5"
+	fi
 	unlike "$(cat "$T_TMP/steps.err" "$T_TMP/other.err")" 'deadlock' "$1: no deadlock"
 }
 active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
@@ -376,23 +383,11 @@ is "$(q "BEGIN ISOLATION LEVEL REPEATABLE READ;
 active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
 q "UPDATE coldstart.models SET metrics = metrics || '{\"validation_recall_at_20\": 0.99}'
 	WHERE name = 'shop' AND active" >/dev/null
-in_background prune_then_activate "BEGIN;
-SELECT coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users',
-	'{\"dim\": 16, \"epochs\": 2, \"seed\": 83, \"promote_if_better\": true, \"keep_versions\": 2}') ->> 'version';
-SELECT pg_sleep(2);
-SELECT coldstart.activate('shop', $active_now, refresh => false);
-COMMIT;"
-if in_sleep prune_then_activate; then
-	like "$(cat "$T_TMP/prune_then_activate.err")" 'is stored but not activated' "a training stored an inactive version and pruned version 1"
-	in_background activate_pruned "SELECT coldstart.activate('shop', 1)"
-	ok "another session's activate() of version 1 waits" in_lock_wait activate_pruned
-else
-	fail "a training stored an inactive version and pruned version 1" "$(cat "$T_TMP/prune_then_activate.err")"
-fi
-finishes_ok prune_then_activate "the training's transaction commits"
-wait "${pid_of[activate_pruned]}"
-isnt "$?" 0 "the other activate() fails"
-like "$(cat "$T_TMP/activate_pruned.err")" 'ERROR:  model "shop" has no version 1' "because version 1 is gone, not by a deadlock"
+two_steps "an inactive training's pruning" "SELECT coldstart.train('shop', 'shop.behaviours', 'shop.items', 'shop.users',
+	'{\"dim\": 16, \"epochs\": 2, \"seed\": 83, \"promote_if_better\": true, \"keep_versions\": 2}') ->> 'version'" \
+	"SELECT coldstart.activate('shop', $active_now, refresh => false)" "SELECT coldstart.activate('shop', 1)" \
+	'model "shop" has no version 1'
+like "$(cat "$T_TMP/steps.err")" 'is stored but not activated' "the training stored its version inactive"
 is "$(q "SELECT count(*) FROM coldstart.models WHERE name = 'shop' AND version = 1")" 0 "version 1 was pruned"
 
 # ---------------------------------------------------------------------
@@ -404,6 +399,17 @@ two_steps "refresh_items() waiting for an activate()" "SELECT coldstart.activate
 	"SELECT 'activated'" "SELECT coldstart.refresh_items('shop')"
 is "$(q "SELECT version FROM coldstart.models WHERE name = 'shop' ORDER BY items_refreshed_at DESC NULLS LAST LIMIT 1")" "$other" \
 	"it refreshed version $other, the one active after the wait"
+
+# ---------------------------------------------------------------------
+# drop_model() then activate() in one transaction, while another session
+# activates the dropped version: it waits and finds the version gone (a
+# DELETE by hand in its place deadlocks)
+# ---------------------------------------------------------------------
+active_now=$(q "SELECT version FROM coldstart.models WHERE name = 'shop' AND active")
+gone=$(q "SELECT min(version) FROM coldstart.models WHERE name = 'shop' AND NOT active")
+two_steps "drop_model() then activate()" "SELECT coldstart.drop_model('shop', $gone)" \
+	"SELECT coldstart.activate('shop', $active_now, refresh => false)" \
+	"SELECT coldstart.activate('shop', $gone, refresh => false)" "model \"shop\" has no version $gone"
 
 # ---------------------------------------------------------------------
 # Two model names whose 32-bit hashes collide do not share locks
@@ -422,6 +428,10 @@ is "$(q "SELECT coldstart.training_in_progress('$NAME_A')::text || ' ' || coldst
 	"training_in_progress() is true for $NAME_A and false for $NAME_B"
 is "$(q "SELECT (coldstart.train('$NAME_B', 'shop.behaviours', 'shop.items', 'shop.users', '{$OPTS}'))->>'version'" 2>&1 | grep -v NOTICE)" 1 \
 	"a training of $NAME_B meanwhile succeeds (it was refused as being trained by another session)"
+psql_fails_with "SELECT coldstart.drop_model('$NAME_A')" "model \"$NAME_A\" is being trained by another session" \
+	"drop_model() of every version of $NAME_A meanwhile is refused"
 finishes_ok hold_a "the training of $NAME_A commits"
+
+is "$(q "SELECT coldstart.drop_model('$NAME_A') + coldstart.drop_model('$NAME_B')")" 2 "then drop_model() drops both models"
 
 done_testing

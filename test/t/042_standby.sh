@@ -79,6 +79,7 @@ out=$(sb "\\set VERBOSITY sqlstate
 SELECT coldstart.train('shop', 'shop.behaviours')" 2>&1)
 like "$out" 'ERROR:  25006' "train() on the standby: SQLSTATE 25006 (read_only_sql_transaction)"
 like "$(sb "SELECT coldstart.activate('shop', 1)" 2>&1)" 'read-only transaction' "activate() on the standby is refused as read-only"
+like "$(sb "SELECT coldstart.drop_model('shop', 1)" 2>&1)" 'read-only transaction' "drop_model() on the standby is refused as read-only"
 is "$(sb "SELECT count(*) FROM coldstart.training_runs WHERE name = 'shop' AND status = 'succeeded'")" 1 \
 	"training_runs replicates: the standby shows the primary's run"
 
