@@ -34,7 +34,7 @@
  * any row lock of the catalogue, and none takes the training lock after it.
  */
 #define CS_LOCK_TRAINING	0x4301	/* one training of a name at a time */
-#define CS_LOCK_CHANGE		0x4303	/* activation and refresh of a name's versions */
+#define CS_LOCK_CHANGE		0x4303	/* storing, activating, refreshing, dropping versions */
 
 static void
 model_locktag(LOCKTAG *tag, const char *name, uint16 kind)
@@ -118,8 +118,9 @@ cs_catalog_lock_change(const char *name)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-int64
-cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
+/* The int8 of a one-row query: under the latest snapshot, or as a new command would see it. */
+static int64
+query_int8(const char *sql, int nargs, Oid *types, Datum *args, bool latest)
 {
 	SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
 	bool		isnull = true;
@@ -128,13 +129,20 @@ cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
 
 	if (p == NULL)
 		elog(ERROR, "SPI_prepare(\"%s\") failed: %s", sql, SPI_result_code_string(SPI_result));
-	rc = SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	rc = latest ? SPI_execute_snapshot(p, args, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1)
+		: SPI_execute_plan(p, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read coldstart.models: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1)
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	SPI_freeplan(p);
 	return isnull ? 0 : DatumGetInt64(d);
+}
+
+int64
+cs_catalog_latest_int8(const char *sql, int nargs, Oid *types, Datum *args)
+{
+	return query_int8(sql, nargs, types, args, true);
 }
 
 void
@@ -152,8 +160,7 @@ cs_catalog_check_latest_version(const char *name)
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1];
 	int64		latest;
-	int64		seen = 0;
-	int			rc;
+	int64		seen;
 
 	if (!IsolationUsesXactSnapshot())
 		return;
@@ -163,15 +170,8 @@ cs_catalog_check_latest_version(const char *name)
 	 * sees what this transaction stored before, in this statement too (a
 	 * query that trains twice).
 	 */
-	rc = SPI_execute_with_args(sql, 1, types, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read coldstart.models: %s", SPI_result_code_string(rc));
-	{
-		bool		isnull;
-
-		seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	latest = cs_catalog_latest_int8(sql, 1, types, args);
+	seen = query_int8(sql, 1, types, args, false);
+	latest = query_int8(sql, 1, types, args, true);
 
 	/*
 	 * A newer version takes the number the store would choose; a changed or

@@ -16,10 +16,10 @@
 extern void cs_catalog_lock(const char *name);
 
 /*
- * Serialize changes of a name's versions: activate(), refresh_items() and a
- * training storing an active version take this transaction-level advisory
- * lock, waited for, before any row lock of coldstart.models.  Serving does
- * not take it.
+ * Serialize changes of a name's versions: activate(), refresh_items(),
+ * drop_model() and a training storing its version take this
+ * transaction-level advisory lock, waited for, before any row lock of
+ * coldstart.models.  Serving does not take it.
  */
 extern void cs_catalog_lock_change(const char *name);
 

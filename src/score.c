@@ -1268,8 +1268,8 @@ cs_refresh_items(const char *name)
 
 	/*
 	 * The caller holds the name's change lock (one refresh or activation at
-	 * a time), and what is read here is read after the wait: a snapshot
-	 * taken once the lock is held, so that a refresh that waited for another
+	 * a time) and has pushed a snapshot taken once it was held, so that what
+	 * is read here is read after the wait: a refresh that waited for another
 	 * sees what that one committed (its extras, and the items table it
 	 * read).  Under REPEATABLE READ the transaction's snapshot stays: a
 	 * serialization error instead, when another refresh committed since it
@@ -1296,7 +1296,6 @@ cs_refresh_items(const char *name)
 					 errmsg("could not serialize access due to a concurrent refresh_items() of model \"%s\"", name),
 					 errhint("Retry the transaction.")));
 	}
-	PushActiveSnapshot(GetTransactionSnapshot());
 	/*
 	 * The version's row locked from here on: a training pruning it waits for
 	 * this refresh, instead of a deadlock between the row locks that the
@@ -1439,7 +1438,6 @@ cs_refresh_items(const char *name)
 							  "items_removed = $3 WHERE name = $1 AND version = $2",
 							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark model \"%s\" as refreshed", name);
-	PopActiveSnapshot();
 	if (n_unbounded > 0)
 		ereport(WARNING,
 				(errmsg_plural("%d new item of %s was left out: its features give a vector larger than %g",

@@ -168,7 +168,8 @@ extern CsLogSumExp cs_score_all(CsServed *s, const float *u, const int64 *exclud
 
 /*
  * Compute and store vectors of items added to the items table since training,
- * and the list of the model's items no longer in it.
+ * and the list of the model's items no longer in it.  The caller holds the
+ * model's change lock and has pushed a snapshot taken after it.
  */
 extern int	cs_refresh_items(const char *name);
 
