@@ -127,7 +127,7 @@ CREATE FUNCTION coldstart.drop_model(name text, version integer DEFAULT NULL) RE
 	AS 'MODULE_PATHNAME', 'coldstart_drop_model' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coldstart.drop_model(text, integer) IS
-	'delete one stored version of a model (not the active one while others remain), or with version NULL (the default) every version, with their item vectors; returns how many versions it deleted; takes the locks activate(), refresh_items() and training take, so it waits for them rather than deadlocking';
+	'delete one stored version of a model (not the active one while others remain), or with version NULL (the default) every version, with their item vectors; returns how many versions it deleted; when no version is left, also removes the caller''s pg_cron job coldstart-retrain-<name> if pg_cron is installed in this database; takes the locks activate(), refresh_items() and training take, so it waits for them rather than deadlocking';
 
 -- ---------------------------------------------------------------------
 -- Serving (src/recommend.c, src/score.c)

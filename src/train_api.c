@@ -259,7 +259,9 @@ retrain_run(void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
-				 errhint("Train it first with coldstart.train('%s', ...).", name)));
+				 errhint("Train it first with coldstart.train('%s', ...). "
+						 "If a pg_cron job runs this retrain() for a dropped model, remove it with coldstart.unschedule_retrain('%s') in pg_cron's database.",
+						 name, name)));
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 
@@ -442,6 +444,60 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+static bool
+model_exists(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1 LIMIT 1",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read coldstart.models");
+	return SPI_processed > 0;
+}
+
+/*
+ * The model is gone: its pg_cron job coldstart-retrain-<name>, if pg_cron is
+ * installed in this database and the job is the current user's (the ones
+ * cron.unschedule() removes), would only fail from now on.  It goes in the
+ * same transaction, so a drop rolled back keeps it.  pg_cron is optional and
+ * looked up only now; a job scheduled from another database is out of reach
+ * (retrain()'s error then hints unschedule_retrain()).
+ */
+static void
+unschedule_dropped(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	char	   *job = psprintf("coldstart-retrain-%s", name);
+	bool		isnull;
+
+	/*
+	 * No pg_cron here, or no right to see its jobs: nothing to do.  (A CASE,
+	 * for the order: each test needs the one before it.)
+	 */
+	if (SPI_execute("SELECT CASE WHEN NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE') THEN false "
+					"WHEN pg_catalog.to_regclass('cron.job') IS NULL "
+					"OR pg_catalog.to_regprocedure('cron.unschedule(name)') IS NULL THEN false "
+					"ELSE pg_catalog.has_table_privilege('cron.job', 'SELECT') "
+					"AND pg_catalog.has_function_privilege('cron.unschedule(name)', 'EXECUTE') END "
+					"FROM pg_catalog.pg_namespace n WHERE n.nspname = 'cron'",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for pg_cron");
+	if (SPI_processed == 0 ||
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	args[0] = CStringGetTextDatum(job);
+	if (SPI_execute_with_args("SELECT cron.unschedule(j.jobname) FROM cron.job j "
+							  "WHERE j.jobname = $1 AND j.username = CURRENT_USER",
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not remove pg_cron job \"%s\"", job);
+	if (SPI_processed > 0 &&
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(NOTICE,
+				(errmsg("removed pg_cron job \"%s\", which retrained model \"%s\"", job, name)));
+}
+
 /*
  * drop_model(name, version DEFAULT NULL): delete one version (not the active
  * one while others remain), or with version NULL every version, under the
@@ -449,7 +505,8 @@ coldstart_activate(PG_FUNCTION_ARGS)
  * would store its version after the drop), then the change lock, before any
  * row, as activate(), refresh_items() and the store take them.  Their
  * item_extras go with them (a foreign key that cascades).  The run history
- * in coldstart.training_runs stays.
+ * in coldstart.training_runs stays.  When no version is left, the model's
+ * pg_cron job goes too (unschedule_dropped()).
  */
 PG_FUNCTION_INFO_V1(coldstart_drop_model);
 Datum
@@ -492,6 +549,8 @@ coldstart_drop_model(PG_FUNCTION_ARGS)
 	dropped = (int64) SPI_processed;
 	if (dropped == 0)
 		cs_catalog_check_name(name);
+	else if (all || !model_exists(name))
+		unschedule_dropped(name);
 	SPI_finish();
 	PG_RETURN_INT32((int32) dropped);
 }

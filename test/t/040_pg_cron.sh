@@ -116,6 +116,7 @@ is "$(cron "SELECT schedule FROM cron.job WHERE jobname = 'coldstart-retrain-t04
 is "$(cron "SELECT coldstart.unschedule_retrain('t040_shop')")" t "unschedule_retrain() removes it"
 is "$(cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'")" 0 "the job is gone"
 
+
 # ---------------------------------------------------------------------
 # A trainer that is not a superuser, with the README's grants (and USAGE on
 # schema cron): cron.database_name is hidden from it, which must not matter
@@ -149,6 +150,25 @@ is "$(cron "SET ROLE t040_trainer; SELECT coldstart.unschedule_retrain('t040_sho
 	"and the trainer's unschedule_retrain() removes it"
 is "$(cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'")" 0 "the job is gone"
 drop_trainer
+
+# drop_model(): the job goes with the model's last version, in the same transaction
+njobs() { cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'"; }
+ok "a second version of t040_shop" cron "SELECT coldstart.train('t040_shop', 't040.behaviours', options => '{\"dim\": 4, \"epochs\": 1}')"
+like "$(cron "SELECT coldstart.schedule_retrain('t040_shop', '0 3 * * *')")" '^[0-9]+$' "t040_shop is scheduled again"
+is "$(cron "SELECT coldstart.drop_model('t040_shop', 1)")" 1 "drop_model() of version 1 (version 2 remains)"
+is "$(njobs)" 1 "leaves the job: the model is still there"
+is "$(cron "BEGIN; SELECT coldstart.drop_model('t040_shop'); ROLLBACK" 2>&1)" \
+	'NOTICE:  removed pg_cron job "coldstart-retrain-t040_shop", which retrained model "t040_shop"
+1' "drop_model() of every version says it removes the job"
+is "$(njobs)" 1 "a drop rolled back keeps the job"
+is "$(cron "SELECT coldstart.drop_model('t040_shop', 2)" 2>&1)" \
+	'NOTICE:  removed pg_cron job "coldstart-retrain-t040_shop", which retrained model "t040_shop"
+1' "dropping the last version by number removes it too"
+is "$(njobs)" 0 "the job is gone with the model"
+is "$(cron "SELECT coldstart.retrain('t040_shop')" 2>&1 | sed -n 's/^\(ERROR\|HINT\):  //p')" \
+	"model \"t040_shop\" does not exist
+Train it first with coldstart.train('t040_shop', ...). If a pg_cron job runs this retrain() for a dropped model, remove it with coldstart.unschedule_retrain('t040_shop') in pg_cron's database." \
+	"retrain() of a dropped model fails, and its hint names unschedule_retrain()"
 
 # leave the shared cron database as it was
 cron "DROP SCHEMA t040 CASCADE; DELETE FROM coldstart.models WHERE name = 't040_shop';
