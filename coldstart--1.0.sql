@@ -206,7 +206,15 @@ CREATE FUNCTION coldstart.evaluate(behaviours regclass, items regclass DEFAULT N
 	AS 'MODULE_PATHNAME', 'coldstart_evaluate' LANGUAGE C VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION coldstart.evaluate(regclass, regclass, regclass, jsonb) IS
-	'cold-start protocol CS-1 on a seeded split: coldstart (trained with and without the revealed behaviours) against popularity, item-kNN and content baselines';
+	'cold-start protocol CS-1 on a seeded split: coldstart (trained with and without the revealed behaviours) against popularity, item-kNN and content baselines, and lists made elsewhere for the same split (option "lists", see evaluation_split())';
+
+CREATE FUNCTION coldstart.evaluation_split(behaviours regclass, items regclass DEFAULT NULL,
+                                           users regclass DEFAULT NULL, options jsonb DEFAULT '{}')
+	RETURNS TABLE (user_id bigint, role text, ordinal integer, item_id bigint)
+	AS 'MODULE_PATHNAME', 'coldstart_evaluation_split' LANGUAGE C VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION coldstart.evaluation_split(regclass, regclass, regclass, jsonb) IS
+	'the users evaluate() ranks for with the same arguments (role evaluated; with "split": "validation" also the test users it leaves out, role left_out), each with its distinct items in CS-1 order (ordinal 1 = first): at revealed count n the first n are revealed, the rest are targets; every other user is a training user. For lists made elsewhere, which evaluate()''s option "lists" scores';
 
 -- ---------------------------------------------------------------------
 -- Interest vectors (src/interest.c)

@@ -462,4 +462,94 @@ FROM ev.c_res2 c1 JOIN ev.c_res2 c0 ON c0.method = c1.method AND c0.revealed = 0
      JOIN ev.c_res2 p1 ON p1.method = 'popularity' AND p1.revealed = 1
 WHERE c1.revealed = 1 AND c1.method <> 'popularity' ORDER BY 1;
 
+-- ---------------------------------------------------------------------
+-- Lists made elsewhere: evaluation_split() gives the split, option
+-- "lists" scores lists made for it with the same metric code
+-- ---------------------------------------------------------------------
+-- fixture 1 (seed 1, test_fraction 0.9): users 1 and 2, their items in
+-- CS-1 order (B's 1 and 30 at the same time: the lower id first)
+SELECT user_id, role, string_agg(item_id::text, ',' ORDER BY ordinal) AS items, max(ordinal) = count(*) AS ordinals_1_to_n
+FROM coldstart.evaluation_split('ev.b', 'ev.items', options => '{"test_fraction": 0.9, "seed": 1}')
+GROUP BY user_id, role ORDER BY user_id;
+-- fixture 3: exactly ev.r_seq, computed above in SQL
+SELECT count(*) AS rows, count(*) FILTER (WHERE s.item_id IS DISTINCT FROM q.item_id OR s.role IS DISTINCT FROM 'evaluated') AS different
+FROM coldstart.evaluation_split('ev.r', 'ev.r_items', options => '{"test_fraction": 0.9}') s
+FULL JOIN ev.r_seq q ON q.user_id = s.user_id AND q.pos = s.ordinal;
+-- the seeded split of fixture "b3": evaluate()'s test user (ev.test_user)
+-- is the one evaluation_split() gives, and in a validation split it is
+-- left out while the validation user is evaluated
+SET client_min_messages = warning;
+SELECT seed,
+       (SELECT min(user_id) FROM coldstart.evaluation_split('ev.b3', options => jsonb_build_object('min_items', 12,
+            'test_fraction', 0.1, 'seed', seed))) = ev.test_user(seed) AS test_user_agrees,
+       (SELECT string_agg(role || ' ' || (user_id = CASE role WHEN 'evaluated' THEN ev.test_user(seed, 'validation')
+                                                             ELSE ev.test_user(seed) END), ', ' ORDER BY role)
+        FROM (SELECT DISTINCT user_id, role FROM coldstart.evaluation_split('ev.b3', options => jsonb_build_object('min_items', 12,
+            'test_fraction', 0.1, 'seed', seed, 'split', 'validation'))) v) AS validation_roles_agree
+FROM generate_series(1, 3) seed ORDER BY seed;
+SET client_min_messages = notice;
+
+-- fixture 3: lists made in SQL from the second implementation's scores
+-- (ev.r_scores), revealed items left in (evaluate() passes them over), are
+-- scored exactly as the built-in methods they copy
+CREATE TABLE ev.r_lists AS
+SELECT n AS revealed, s.method, s.user_id, s.item_id,
+       row_number() OVER (PARTITION BY n, s.method, s.user_id ORDER BY s.score DESC, s.pop DESC, s.item_id) AS rank
+FROM unnest(ARRAY[0, 1, 3, 5]) n, LATERAL ev.r_scores(n) s;
+CREATE VIEW ev.r_lists_pop AS SELECT user_id, item_id, rank, revealed FROM ev.r_lists WHERE method = 'popularity' AND rank <= 30;
+CREATE VIEW ev.r_lists_knn AS SELECT user_id, item_id, rank, revealed FROM ev.r_lists WHERE method = 'item_knn' AND rank <= 30;
+CREATE TABLE ev.r_got2 AS
+SELECT * FROM coldstart.evaluate('ev.r', 'ev.r_items', options => '{"methods": ["popularity", "item_knn"], "test_fraction": 0.9,
+    "lists": {"sql_popularity": "ev.r_lists_pop", "sql_item_knn": "ev.r_lists_knn"}}');
+SELECT g.method, g.revealed, (g.users, g.precision_at_10, g.recall_at_20, g.ndcg_at_10, g.coverage_at_10)
+                             = (b.users, b.precision_at_10, b.recall_at_20, b.ndcg_at_10, b.coverage_at_10) AS same_figures
+FROM ev.r_got2 g JOIN ev.r_got2 b ON b.method = substr(g.method, 5) AND b.revealed = g.revealed
+WHERE g.method LIKE 'sql_%' ORDER BY g.method, g.revealed;
+
+-- by hand, fixture 1 at n = 1 (A = user 1 reveals 2, B = user 2 reveals 1).
+-- A's list: 2 (revealed: passed over), 4, 4 again (passed over), 999 (not
+-- in the data), 1, 6, and a row without a rank: in effect 4, 1, 6.  A's
+-- targets are 4, 6, ..., 24 (11): hits 4 and 6 at 1 and 3: P = 0.2,
+-- R = 2/11, NDCG = (1 + 0.5) / IDCG(10) = 0.330137.  B has no list: 0, 0,
+-- 0.  Means: P = 0.1, R = 0.090909, NDCG = 0.165069; coverage {4, 1, 6}
+-- = 3/24 = 0.125.  User 101 (a training user) has a list: ignored.
+CREATE TABLE ev.hand (user_id int, item_id int, rank numeric, revealed int);
+INSERT INTO ev.hand VALUES (1, 2, 1, 1), (1, 4, 2, 1), (1, 4, 3, 1), (1, 999, 4, 1), (1, 1, 5.5, 1), (1, 6, 7, 1),
+  (1, 8, NULL, 1), (101, 3, 1, 1), (1, 3, 1, 0);
+SELECT method, revealed, users, round(precision_at_10::numeric, 6) AS p10, round(recall_at_20::numeric, 6) AS r20,
+       round(ndcg_at_10::numeric, 6) AS ndcg10, round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity"], "revealed": [1],
+                                                         "test_fraction": 0.9, "seed": 1, "lists": {"hand": "ev.hand"}}')
+ORDER BY method, revealed;
+-- without a revealed column a list serves every revealed count: items 1..10
+-- for both users is popularity's top 10 at n = 0 (P = 0.4, NDCG = 0.430191,
+-- coverage 10/24 = 0.416667).  At n = 1 the revealed item is passed over:
+-- A gets 1, 3, ..., 10 (hits 4, 6, 8, 10 at 3, 5, 7, 9, as popularity:
+-- P = 0.4, NDCG = 0.334807), B gets 2, ..., 10 (hits 3, 5 at 2, 4: P = 0.2,
+-- NDCG = 1.061607 / IDCG(9) = 0.249526): P = 0.3, NDCG = 0.292166,
+-- coverage 10/24.
+CREATE TABLE ev.top10 AS SELECT u AS user_id, i AS item_id, i AS rank FROM generate_series(1, 2) u, generate_series(1, 10) i;
+SELECT method, revealed, round(precision_at_10::numeric, 6) AS p10, round(ndcg_at_10::numeric, 6) AS ndcg10,
+       round(coverage_at_10::numeric, 6) AS cov10
+FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity"], "revealed": [0, 1],
+                                                         "test_fraction": 0.9, "seed": 1, "lists": {"top10": "ev.top10"}}')
+ORDER BY method, revealed;
+
+SET client_min_messages = warning;
+SELECT n, what, ev.try(sql) AS result
+FROM (VALUES
+  (1, 'lists not an object', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": "ev.hand"}')$$),
+  (2, 'lists of a number', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": 1}}')$$),
+  (3, 'lists named as a built-in method', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"popularity": "ev.hand"}}')$$),
+  (4, 'lists with an empty name', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"": "ev.hand"}}')$$),
+  (5, 'lists of a missing relation', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.nope"}}')$$),
+  (6, 'lists without a rank', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.b"}}')$$),
+  (7, 'lists named without their schema', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "hand"}}')$$),
+  (8, 'evaluation_split() with lists', $$SELECT * FROM coldstart.evaluation_split('ev.b', options => '{"lists": {}}')$$),
+  (9, 'evaluation_split() of NULL', $$SELECT * FROM coldstart.evaluation_split(NULL)$$),
+  (10, 'evaluation_split() with a bad split', $$SELECT * FROM coldstart.evaluation_split('ev.b', options => '{"split": "all"}')$$),
+  (11, 'evaluation_split() with no eligible user', $$SELECT * FROM coldstart.evaluation_split('ev.b2')$$)
+) AS t(n, what, sql)
+ORDER BY n;
+
 DROP SCHEMA ev CASCADE;

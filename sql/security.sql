@@ -31,7 +31,7 @@ ORDER BY 1;
 SELECT proname AS pinned FROM ext_functions
 WHERE proconfig = '{"search_path=pg_catalog, pg_temp"}'
   AND proname IN ('train', 'retrain', 'activate', 'recommend', 'recommend_for_items', 'similar_items',
-                  'explain', 'explain_for_items', 'refresh_items', 'drop_model', 'evaluate', 'create_demo')
+                  'explain', 'explain_for_items', 'refresh_items', 'drop_model', 'evaluate', 'evaluation_split', 'create_demo')
 ORDER BY 1;
 
 -- PUBLIC may not touch the catalogue tables

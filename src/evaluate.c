@@ -44,6 +44,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
@@ -689,6 +690,226 @@ live_reveal(const Eval *e, const char *table, SPIPlanPtr *plan, int n_from, int 
 	}
 }
 
+/* ---------- lists made elsewhere: option "lists" ---------- */
+
+/*
+ * A method whose lists another system made for the same split (the users
+ * and revealed items that evaluation_split() gives): a relation of rows
+ * (user_id, item_id, rank[, revealed]), a user's list being its rows of
+ * the revealed count in order of rank (then item id).  Scored by the same
+ * code as the built-in methods: revealed items and items outside the
+ * catalogue are passed over, a user without rows has an empty list.
+ */
+typedef struct ExtList
+{
+	char	   *method;
+	Oid			rel;
+	char	   *rel_name;		/* quoted, schema-qualified */
+	bool		by_revealed;	/* has a revealed column */
+	/* the rows of the current revealed count, by user id, rank, item id */
+	int64		n_rows;
+	int64	   *user_ids;
+	int32	   *items;			/* index in the catalogue, or -1 */
+	/* for the NOTICE of the pass */
+	int			users_without;	/* evaluated users with no row */
+	int			users_ignored;	/* users with rows who are not evaluated */
+	int64		rows_unknown;	/* rows of items that are not in the data */
+} ExtList;
+
+typedef struct ExtLists
+{
+	int			n;
+	ExtList    *l;
+} ExtLists;
+
+static const char *const ext_columns[] = {"user_id", "item_id", "rank", "revealed"};
+
+static void
+ext_lists_parse(Jsonb *json, ExtLists *out)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *method = NULL;
+
+	out->n = 0;
+	out->l = NULL;
+	if (json == NULL)
+		return;
+	out->l = palloc0(sizeof(ExtList) * Max(JsonContainerSize(&json->root), 1));
+	it = JsonbIteratorInit(&json->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		ExtList    *x;
+
+		if (tok == WJB_KEY)
+		{
+			method = pnstrdup(v.val.string.val, v.val.string.len);
+			if (method[0] == '\0' || strlen(method) > NAMEDATALEN - 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("a method name in option \"lists\" must have 1 to %d bytes", NAMEDATALEN - 1)));
+			for (int m = 0; m < M_COUNT; m++)
+				if (strcmp(method, method_names[m]) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("method \"%s\" of option \"lists\" is a built-in method", method),
+							 errhint("Give the lists another name, such as \"current\"; option \"methods\" chooses the built-in ones.")));
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		if (v.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("method \"%s\" of option \"lists\" must name a relation", method),
+					 errhint("For example: {\"lists\": {\"%s\": \"shop.current_lists\"}}.", method)));
+		x = &out->l[out->n++];
+		x->method = method;
+		{
+			char	   *rel = pnstrdup(v.val.string.val, v.val.string.len);
+			List	   *names = stringToQualifiedNameList(rel);
+
+			x->rel = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+			if (!OidIsValid(x->rel))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_TABLE),
+						 errmsg("relation \"%s\" of method \"%s\" does not exist", rel, method),
+						 list_length(names) == 1 ?
+						 errhint("evaluate() looks names up with search_path pg_catalog, pg_temp: qualify it with its schema, such as \"public.%s\".", rel) : 0));
+		}
+		x->rel_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(x->rel)),
+												 get_rel_name(x->rel));
+		for (int c = 0; c < lengthof(ext_columns); c++)
+		{
+			AttrNumber	a = get_attnum(x->rel, ext_columns[c]);
+
+			if (c == 3)
+				x->by_revealed = (a != InvalidAttrNumber);
+			else if (a == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("relation %s of method \"%s\" has no column \"%s\"",
+								x->rel_name, method, ext_columns[c]),
+						 errhint("Lists need columns user_id, item_id and rank (1 = best), and revealed for lists that depend on the revealed count.")));
+		}
+	}
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* index of id in a sorted array, or -1 */
+static int64
+find_id(const int64 *ids, int64 n, int64 id)
+{
+	const int64 *p = bsearch(&id, ids, n, sizeof(int64), cmp_int64);
+
+	return p ? p - ids : -1;
+}
+
+/* Whether user u is ranked at revealed count n (the loop of evaluate()). */
+static bool
+evaluated_at(const Eval *e, int u, int n)
+{
+	return e->role[u] == ROLE_EVAL && n < distinct_count(e, u);
+}
+
+/* The rows of revealed count n, in the current SPI connection's memory. */
+static void
+ext_list_read(const Eval *e, ExtList *x, int n)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(n)};
+	char	   *sql = psprintf("SELECT user_id::pg_catalog.int8, item_id::pg_catalog.int8 FROM %s "
+							   "WHERE user_id IS NOT NULL AND item_id IS NOT NULL AND rank IS NOT NULL%s "
+							   "ORDER BY 1, rank, 2",
+							   x->rel_name, x->by_revealed ? " AND revealed = $1" : "");
+	int64		prev = 0;
+
+	if (SPI_execute_with_args(sql, x->by_revealed ? 1 : 0, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lists of method \"%s\"", x->method);
+	x->n_rows = (int64) SPI_processed;
+	x->user_ids = palloc(sizeof(int64) * Max(x->n_rows, 1));
+	x->items = palloc(sizeof(int32) * Max(x->n_rows, 1));
+	x->users_without = x->users_ignored = 0;
+	x->rows_unknown = 0;
+	for (int64 k = 0; k < x->n_rows; k++)
+	{
+		bool		isnull;
+		HeapTuple	t = SPI_tuptable->vals[k];
+
+		x->user_ids[k] = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		x->items[k] = (int32) find_id(e->ds->item_ids, e->ds->n_items,
+									  DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull)));
+		x->rows_unknown += x->items[k] < 0;
+		if (k == 0 || x->user_ids[k] != prev)
+		{
+			int64		u = find_id(e->ds->hist.user_ids, e->ds->hist.n_users, x->user_ids[k]);
+
+			x->users_ignored += (u < 0 || !evaluated_at(e, (int) u, n));
+		}
+		prev = x->user_ids[k];
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* scores of user u: minus the position in its list, -INFINITY off it */
+static void
+score_ext_list(const Eval *e, ExtList *x, int u, float *s)
+{
+	int64		id = e->ds->hist.user_ids[u];
+	int64		lo = 0,
+				hi = x->n_rows;
+	float		pos = 0;
+
+	for (int i = 0; i < e->ds->n_items; i++)
+		s[i] = -INFINITY;
+	while (lo < hi)				/* the first row of the user */
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (x->user_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= x->n_rows || x->user_ids[lo] != id)
+		x->users_without++;
+	for (int64 k = lo; k < x->n_rows && x->user_ids[k] == id; k++)
+		if (x->items[k] >= 0 && s[x->items[k]] == -INFINITY)
+			s[x->items[k]] = -(++pos);
+}
+
+static void
+ext_list_report(const Eval *e, const ExtList *x, int n)
+{
+	if (x->users_without > 0)
+		ereport(NOTICE,
+				(errmsg_plural("method %s, revealed %d: %d evaluated user has no list in %s",
+							   "method %s, revealed %d: %d evaluated users have no list in %s",
+							   x->users_without, x->method, n, x->users_without, x->rel_name),
+				 errhint("coldstart.evaluation_split() gives the evaluated users and their revealed items; a user without a list counts as one with no hit.")));
+	if (x->users_ignored > 0)
+		ereport(NOTICE,
+				(errmsg_plural("method %s, revealed %d: ignored the list of %d user who is not evaluated",
+							   "method %s, revealed %d: ignored the lists of %d users who are not evaluated",
+							   x->users_ignored, x->method, n, x->users_ignored),
+				 errhint("Make lists for the users coldstart.evaluation_split() gives, with the same options.")));
+	if (x->rows_unknown > 0)
+		ereport(NOTICE,
+				(errmsg_plural("method %s, revealed %d: ignored %d row of an item that is not in the data",
+							   "method %s, revealed %d: ignored %d rows of items that are not in the data",
+							   (unsigned long) x->rows_unknown, x->method, n, (int) Min(x->rows_unknown, INT_MAX))));
+}
+
 /* ---------- the SQL function ---------- */
 
 static bool
@@ -702,6 +923,90 @@ method_wanted(const CsOptions *o, int m)
 	return false;
 }
 
+/*
+ * evaluate()'s own options, taken out of the JSON before the rest goes to
+ * cs_options_parse(): "split", and (evaluate() only, want_lists) "lists".
+ */
+static Jsonb *
+eval_own_options(Jsonb *given, const char **split, Jsonb **lists, bool want_lists)
+{
+	static const char *const own[] = {"split", "lists"};
+
+	*split = "test";
+	if (lists)
+		*lists = NULL;
+	if (given == NULL || !JB_ROOT_IS_OBJECT(given) || JB_ROOT_IS_SCALAR(given))
+		return given;
+	for (int k = 0; k < (want_lists ? 2 : 1); k++)
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(&given->root, own[k], strlen(own[k]), NULL);
+
+		if (v == NULL)
+			continue;
+		if (k == 0)
+		{
+			if (v->type == jbvString)
+				*split = pnstrdup(v->val.string.val, v->val.string.len);
+			if (v->type != jbvString ||
+				(strcmp(*split, "test") != 0 && strcmp(*split, "validation") != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"split\" must be \"test\" or \"validation\"")));
+		}
+		else
+		{
+			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"lists\" must be an object of method names and relations"),
+						 errhint("For example: {\"lists\": {\"current\": \"shop.current_lists\"}}.")));
+			*lists = JsonbValueToJsonb(v);
+		}
+		given = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(given),
+												   CStringGetTextDatum(own[k])));
+	}
+	return given;
+}
+
+/*
+ * Load the data set of arguments 0-2 and draw the split: what evaluate()
+ * and evaluation_split() share.  In the caller's SPI connection.
+ */
+static void
+eval_load(FunctionCallInfo fcinfo, Eval *e, const CsOptions *opts, CsSources *src,
+		  const char *split)
+{
+	CsDataset  *ds;
+
+	cs_sources_init(src, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+					PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
+	ds = cs_dataset_load(src, opts);
+	memset(e, 0, sizeof(*e));
+	e->ds = ds;
+	e->o = opts;
+	e->idx = palloc(sizeof(int32) * EVAL_K);
+	e->val = palloc(sizeof(float) * EVAL_K);
+	e->dstart = palloc(sizeof(int64) * (ds->hist.n_users + 1));
+	e->ditems = cs_alloc_huge(sizeof(int32) * Max(ds->hist.start[ds->hist.n_users], 1));
+	e->dfirst = cs_alloc_huge(sizeof(int64) * Max(ds->hist.start[ds->hist.n_users], 1));
+	e->dstart[0] = 0;
+	for (int u = 0; u < ds->hist.n_users; u++)
+		e->dstart[u + 1] = e->dstart[u] +
+			cs_history_distinct(ds->hist.events + ds->hist.start[u],
+								ds->hist.start[u + 1] - ds->hist.start[u],
+								e->ditems + e->dstart[u], e->dfirst + e->dstart[u]);
+	choose_users(e, split);
+}
+
+static void
+behaviours_not_null(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("behaviours relation must not be NULL")));
+}
+
 PG_FUNCTION_INFO_V1(coldstart_evaluate);
 Datum
 coldstart_evaluate(PG_FUNCTION_ARGS)
@@ -711,43 +1016,25 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	MemoryContext evalcxt;
 	CsOptions	opts;
 	CsSources	src;
-	CsDataset  *ds;
+	const CsDataset *ds;
 	Eval		e;
-	const char *split = "test";
+	const char *split;
 	Jsonb	   *given;
+	Jsonb	   *lists_json;
+	ExtLists	lists;
 	StringInfoData used;
 	int			n_rev = 0;
 	int		   *revealed;
 	Metrics   (*mt)[M_COUNT];
+	Metrics    *lmt;			/* [n_rev][lists.n] */
 	float	   *scores;
 	ListCell   *lc;
 	CsServed   *live = NULL;
 	char	   *live_name = NULL;
 	char	   *live_table = NULL;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("behaviours relation must not be NULL")));
-	given = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
-	if (given != NULL && JB_ROOT_IS_OBJECT(given) && !JB_ROOT_IS_SCALAR(given))
-	{
-		/* "split" is evaluate's own; the rest are train()'s options */
-		JsonbValue *sv = getKeyJsonValueFromContainer(&given->root, "split", 5, NULL);
-
-		if (sv != NULL)
-		{
-			if (sv->type == jbvString)
-				split = pnstrdup(sv->val.string.val, sv->val.string.len);
-			if (sv->type != jbvString ||
-				(strcmp(split, "test") != 0 && strcmp(split, "validation") != 0))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"split\" must be \"test\" or \"validation\"")));
-			given = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(given),
-													   CStringGetTextDatum("split")));
-		}
-	}
+	behaviours_not_null(fcinfo);
+	given = eval_own_options(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &split, &lists_json, true);
 	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
 	if (method_wanted(&opts, M_LIVE) && XactReadOnly)
 		ereport(ERROR,
@@ -755,6 +1042,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				 errmsg("method coldstart_live cannot be evaluated in a read-only transaction"),
 				 errdetail("It stores a temporary model in coldstart.models."),
 				 errhint("Leave it out of the option \"methods\", or call evaluate() in a read-write transaction.")));
+	ext_lists_parse(lists_json, &lists);
 
 	InitMaterializedSRF(fcinfo, 0);
 	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluate", ALLOCSET_DEFAULT_SIZES);
@@ -762,29 +1050,12 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(evalcxt);
 
-	cs_sources_init(&src, PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
-					PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
-	ds = cs_dataset_load(&src, &opts);
+	eval_load(fcinfo, &e, &opts, &src, split);
+	ds = e.ds;
 	if (method_wanted(&opts, M_CONTENT) && ds->items.n_values == 0)
 		ereport(NOTICE,
 				(errmsg("method content has no item features to compare, so it ranks items as popularity does"),
 				 errhint("Pass an items table with categorical columns, or name them with the option \"item_features\".")));
-
-	memset(&e, 0, sizeof(e));
-	e.ds = ds;
-	e.o = &opts;
-	e.idx = palloc(sizeof(int32) * EVAL_K);
-	e.val = palloc(sizeof(float) * EVAL_K);
-	e.dstart = palloc(sizeof(int64) * (ds->hist.n_users + 1));
-	e.ditems = cs_alloc_huge(sizeof(int32) * Max(ds->hist.start[ds->hist.n_users], 1));
-	e.dfirst = cs_alloc_huge(sizeof(int64) * Max(ds->hist.start[ds->hist.n_users], 1));
-	e.dstart[0] = 0;
-	for (int u = 0; u < ds->hist.n_users; u++)
-		e.dstart[u + 1] = e.dstart[u] +
-			cs_history_distinct(ds->hist.events + ds->hist.start[u],
-								ds->hist.start[u + 1] - ds->hist.start[u],
-								e.ditems + e.dstart[u], e.dfirst + e.dstart[u]);
-	choose_users(&e, split);
 	ereport(NOTICE,
 			(errmsg_plural("evaluating on %d %s user of %d (%d items)",
 						   "evaluating on %d %s users of %d (%d items)", e.n_eval,
@@ -811,6 +1082,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		revealed[j] = n;
 	}
 	mt = palloc0(sizeof(Metrics[M_COUNT]) * n_rev);
+	lmt = palloc0(sizeof(Metrics) * Max(n_rev * lists.n, 1));
 	scores = palloc(sizeof(float) * ds->n_items);
 	initStringInfo(&used);
 	cs_options_to_json(&opts, &used, CS_OPTIONS_TRAIN);
@@ -892,6 +1164,12 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			n_catalogue += in_catalogue(&e, x);
 		for (int m = 0; m < M_COUNT; m++)
 			mt[r][m].catalogue = n_catalogue;
+		for (int l = 0; l < lists.n; l++)
+		{
+			lmt[r * lists.n + l].catalogue = n_catalogue;
+			lmt[r * lists.n + l].covered = palloc0(ds->n_items);
+			ext_list_read(&e, &lists.l[l], n);
+		}
 		if (method_wanted(&opts, M_COLDSTART))
 			model = train_model(&e, t, used.data);
 		if (live != NULL)
@@ -944,19 +1222,29 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				score_content(&e, &b, u, n, scores);
 				add_metrics(&e, &mt[r][M_CONTENT], scores, u, n);
 			}
+			for (int l = 0; l < lists.n; l++)
+			{
+				score_ext_list(&e, &lists.l[l], u, scores);
+				add_metrics(&e, &lmt[r * lists.n + l], scores, u, n);
+			}
 			CHECK_FOR_INTERRUPTS();
 		}
 		if (model != NULL)
 			cs_served_free(model);
 		if (reveal_plan != NULL)
 			SPI_freeplan(reveal_plan);
-		for (int m = 0; m < M_COUNT; m++)
-			if (mt[r][m].covered != NULL)
-			{
-				for (int i = 0; i < ds->n_items; i++)
-					mt[r][m].n_covered += mt[r][m].covered[i];
-				mt[r][m].covered = NULL;
-			}
+		for (int m = 0; m < M_COUNT + lists.n; m++)
+		{
+			Metrics    *x = m < M_COUNT ? &mt[r][m] : &lmt[r * lists.n + m - M_COUNT];
+
+			if (x->covered == NULL)
+				continue;
+			for (int i = 0; i < ds->n_items; i++)
+				x->n_covered += x->covered[i];
+			x->covered = NULL;
+		}
+		for (int l = 0; l < lists.n; l++)
+			ext_list_report(&e, &lists.l[l], n);
 		SPI_finish();
 	}
 
@@ -973,16 +1261,17 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	}
 
 	MemoryContextSwitchTo(callercxt);
-	for (int m = 0; m < M_COUNT; m++)
+	for (int m = 0; m < M_COUNT + lists.n; m++)
 	{
-		if (!method_wanted(&opts, m))
+		if (m < M_COUNT && !method_wanted(&opts, m))
 			continue;
 		for (int r = 0; r < n_rev; r++)
 		{
-			Metrics    *x = &mt[r][m];
+			Metrics    *x = m < M_COUNT ? &mt[r][m] : &lmt[r * lists.n + m - M_COUNT];
 			Datum		values[7];
 			bool		nulls[7] = {false, false, false, false, false, false, false};
-			values[0] = CStringGetTextDatum(method_names[m]);
+
+			values[0] = CStringGetTextDatum(m < M_COUNT ? method_names[m] : lists.l[m - M_COUNT].method);
 			values[1] = Int32GetDatum(revealed[r]);
 			values[2] = Int32GetDatum(x->users);
 			values[3] = Float8GetDatum(x->users ? x->p10 / x->users : 0);
@@ -993,6 +1282,62 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 				nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
+	}
+	SPI_finish();
+	MemoryContextDelete(evalcxt);
+	return (Datum) 0;
+}
+
+/*
+ * evaluation_split(behaviours, items, users, options): the users that
+ * evaluate() with the same arguments ranks for, each with its distinct items
+ * in CS-1 order (first behaviour, then item id): at revealed count n the
+ * first n are revealed and the rest are targets.  With "split": "validation"
+ * the test users, whose behaviours that run leaves out entirely, come too,
+ * as role 'left_out'.  Every other user is a training user.  So a system
+ * outside the database can make lists for the same split, for evaluate()'s
+ * option "lists" to score.
+ */
+PG_FUNCTION_INFO_V1(coldstart_evaluation_split);
+Datum
+coldstart_evaluation_split(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext evalcxt;
+	CsOptions	opts;
+	CsSources	src;
+	Eval		e;
+	const char *split;
+	Jsonb	   *given;
+
+	behaviours_not_null(fcinfo);
+	given = eval_own_options(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &split, NULL, false);
+	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
+	InitMaterializedSRF(fcinfo, 0);
+	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluation_split", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(evalcxt);
+	eval_load(fcinfo, &e, &opts, &src, split);
+
+	MemoryContextSwitchTo(callercxt);
+	for (int u = 0; u < e.ds->hist.n_users; u++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		if (e.role[u] == ROLE_TRAIN)
+			continue;
+		values[0] = Int64GetDatum(e.ds->hist.user_ids[u]);
+		values[1] = CStringGetTextDatum(e.role[u] == ROLE_EVAL ? "evaluated" : "left_out");
+		for (int j = 0; j < distinct_count(&e, u); j++)
+		{
+			values[2] = Int32GetDatum(j + 1);
+			values[3] = Int64GetDatum(e.ds->item_ids[e.ditems[e.dstart[u] + j]]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_finish();
 	MemoryContextDelete(evalcxt);
