@@ -933,8 +933,7 @@ eval_own_options(Jsonb *given, const char **split, Jsonb **lists, bool want_list
 	static const char *const own[] = {"split", "lists"};
 
 	*split = "test";
-	if (lists)
-		*lists = NULL;
+	*lists = NULL;
 	if (given == NULL || !JB_ROOT_IS_OBJECT(given) || JB_ROOT_IS_SCALAR(given))
 		return given;
 	for (int k = 0; k < (want_lists ? 2 : 1); k++)
@@ -998,13 +997,51 @@ eval_load(FunctionCallInfo fcinfo, Eval *e, const CsOptions *opts, CsSources *sr
 	choose_users(e, split);
 }
 
-static void
-behaviours_not_null(FunctionCallInfo fcinfo)
+/* What evaluate() and evaluation_split() work with */
+typedef struct EvalCall
 {
+	CsOptions	opts;
+	CsSources	src;
+	Eval		e;
+	const char *split;
+	MemoryContext cxt;			/* of the call, current after eval_start() */
+} EvalCall;
+
+/*
+ * The start they share: arguments and options, the result's tuplestore, a
+ * memory context of their own, an SPI connection, the data set and the
+ * split.  With lists (evaluate()), also evaluate()'s own checks and option
+ * "lists", before any data is read.
+ */
+static void
+eval_start(FunctionCallInfo fcinfo, EvalCall *c, ExtLists *lists)
+{
+	Jsonb	   *given;
+	Jsonb	   *lists_json;
+
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("behaviours relation must not be NULL")));
+	given = eval_own_options(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &c->split, &lists_json,
+							 lists != NULL);
+	cs_options_parse(&c->opts, given, CS_OPTIONS_EVALUATE);
+	if (lists != NULL)
+	{
+		if (method_wanted(&c->opts, M_LIVE) && XactReadOnly)
+			ereport(ERROR,
+					(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+					 errmsg("method coldstart_live cannot be evaluated in a read-only transaction"),
+					 errdetail("It stores a temporary model in coldstart.models."),
+					 errhint("Leave it out of the option \"methods\", or call evaluate() in a read-write transaction.")));
+		ext_lists_parse(lists_json, lists);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	c->cxt = AllocSetContextCreate(CurrentMemoryContext, "coldstart evaluate", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(c->cxt);
+	eval_load(fcinfo, &c->e, &c->opts, &c->src, c->split);
 }
 
 PG_FUNCTION_INFO_V1(coldstart_evaluate);
@@ -1013,14 +1050,8 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext evalcxt;
-	CsOptions	opts;
-	CsSources	src;
+	EvalCall	c;
 	const CsDataset *ds;
-	Eval		e;
-	const char *split;
-	Jsonb	   *given;
-	Jsonb	   *lists_json;
 	ExtLists	lists;
 	StringInfoData used;
 	int			n_rev = 0;
@@ -1033,36 +1064,19 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	char	   *live_name = NULL;
 	char	   *live_table = NULL;
 
-	behaviours_not_null(fcinfo);
-	given = eval_own_options(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &split, &lists_json, true);
-	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
-	if (method_wanted(&opts, M_LIVE) && XactReadOnly)
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("method coldstart_live cannot be evaluated in a read-only transaction"),
-				 errdetail("It stores a temporary model in coldstart.models."),
-				 errhint("Leave it out of the option \"methods\", or call evaluate() in a read-write transaction.")));
-	ext_lists_parse(lists_json, &lists);
-
-	InitMaterializedSRF(fcinfo, 0);
-	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluate", ALLOCSET_DEFAULT_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(evalcxt);
-
-	eval_load(fcinfo, &e, &opts, &src, split);
-	ds = e.ds;
-	if (method_wanted(&opts, M_CONTENT) && ds->items.n_values == 0)
+	eval_start(fcinfo, &c, &lists);
+	ds = c.e.ds;
+	if (method_wanted(&c.opts, M_CONTENT) && ds->items.n_values == 0)
 		ereport(NOTICE,
 				(errmsg("method content has no item features to compare, so it ranks items as popularity does"),
 				 errhint("Pass an items table with categorical columns, or name them with the option \"item_features\".")));
 	ereport(NOTICE,
 			(errmsg_plural("evaluating on %d %s user of %d (%d items)",
-						   "evaluating on %d %s users of %d (%d items)", e.n_eval,
-						   e.n_eval, split, ds->hist.n_users, ds->n_items)));
+						   "evaluating on %d %s users of %d (%d items)", c.e.n_eval,
+						   c.e.n_eval, c.split, ds->hist.n_users, ds->n_items)));
 
-	revealed = palloc(sizeof(int) * list_length(opts.revealed));
-	foreach(lc, opts.revealed)
+	revealed = palloc(sizeof(int) * list_length(c.opts.revealed));
+	foreach(lc, c.opts.revealed)
 	{
 		int			n = lfirst_int(lc);
 		int			j = n_rev++;
@@ -1085,10 +1099,10 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	lmt = palloc0(sizeof(Metrics) * Max(n_rev * lists.n, 1));
 	scores = palloc(sizeof(float) * ds->n_items);
 	initStringInfo(&used);
-	cs_options_to_json(&opts, &used, CS_OPTIONS_TRAIN);
+	cs_options_to_json(&c.opts, &used, CS_OPTIONS_TRAIN);
 
 	/* the live model: trained once, without any behaviour of the evaluated users */
-	if (method_wanted(&opts, M_LIVE))
+	if (method_wanted(&c.opts, M_LIVE))
 	{
 		CsSources	lsrc;
 		CsDataset  *lds;
@@ -1097,8 +1111,8 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 
 		live_name = live_model_name();
 		live_table = live_table_name();
-		ereport(NOTICE, (errmsg("training the live model without the %s users", split)));
-		live_create(&e, live_table);
+		ereport(NOTICE, (errmsg("training the live model without the %s users", c.split)));
+		live_create(&c.e, live_table);
 		/*
 		 * Its data set and training state go once it is stored: a nested SPI
 		 * connection, whose procedure context holds them (SPI calls return
@@ -1107,20 +1121,20 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		cs_sources_init(&lsrc, DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(live_table))),
-						src.items, src.users);
-		lds = cs_dataset_load(&lsrc, &opts);
-		cs_train(lds, &lds->hist, &opts, used.data, true, &res);
+						c.src.items, c.src.users);
+		lds = cs_dataset_load(&lsrc, &c.opts);
+		cs_train(lds, &lds->hist, &c.opts, used.data, true, &res);
 		initStringInfo(&spec);
 		appendStringInfoString(&spec, "{\"behaviours\": ");
 		escape_json(&spec, live_table);
 		appendStringInfoString(&spec, ", \"items\": ");
-		if (src.items_name)
-			escape_json(&spec, src.items_name);
+		if (c.src.items_name)
+			escape_json(&spec, c.src.items_name);
 		else
 			appendStringInfoString(&spec, "null");
 		appendStringInfoString(&spec, ", \"users\": ");
-		if (src.users_name)
-			escape_json(&spec, src.users_name);
+		if (c.src.users_name)
+			escape_json(&spec, c.src.users_name);
 		else
 			appendStringInfoString(&spec, "null");
 		appendStringInfo(&spec, ", \"options\": %s}", used.data);
@@ -1152,48 +1166,48 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		t = training_histories(&e, n);
+		t = training_histories(&c.e, n);
 		for (int m = 0; m < M_COUNT; m++)
-			if (method_wanted(&opts, m))
+			if (method_wanted(&c.opts, m))
 				mt[r][m].covered = palloc0(ds->n_items);
 		ereport(NOTICE, (errmsg("revealed %d: training on %d users", n, t->n_users)));
-		baselines_build(&e, t, &b);
-		e.pop = b.pop;
+		baselines_build(&c.e, t, &b);
+		c.e.pop = b.pop;
 		n_catalogue = 0;
 		for (int x = 0; x < ds->n_items; x++)
-			n_catalogue += in_catalogue(&e, x);
+			n_catalogue += in_catalogue(&c.e, x);
 		for (int m = 0; m < M_COUNT; m++)
 			mt[r][m].catalogue = n_catalogue;
 		for (int l = 0; l < lists.n; l++)
 		{
 			lmt[r * lists.n + l].catalogue = n_catalogue;
 			lmt[r * lists.n + l].covered = palloc0(ds->n_items);
-			ext_list_read(&e, &lists.l[l], n);
+			ext_list_read(&c.e, &lists.l[l], n);
 		}
-		if (method_wanted(&opts, M_COLDSTART))
-			model = train_model(&e, t, used.data);
+		if (method_wanted(&c.opts, M_COLDSTART))
+			model = train_model(&c.e, t, used.data);
 		if (live != NULL)
-			live_reveal(&e, live_table, &reveal_plan, r > 0 ? revealed[r - 1] : 0, n);
+			live_reveal(&c.e, live_table, &reveal_plan, r > 0 ? revealed[r - 1] : 0, n);
 
-		for (int i = 0; i < e.n_eval; i++)
+		for (int i = 0; i < c.e.n_eval; i++)
 		{
-			int			u = e.eval_users[i];
+			int			u = c.e.eval_users[i];
 
-			if (n >= distinct_count(&e, u))
+			if (n >= distinct_count(&c.e, u))
 				continue;
 			if (model != NULL)
 			{
-				score_coldstart(&e, model, u, n);
-				add_metrics(&e, &mt[r][M_COLDSTART], model->scores, u, n);
+				score_coldstart(&c.e, model, u, n);
+				add_metrics(&c.e, &mt[r][M_COLDSTART], model->scores, u, n);
 			}
 			if (live != NULL)
 			{
 				CsHistItem *hist;
-				int			n_hist = cs_read_history(live, e.ds->hist.user_ids[u],
+				int			n_hist = cs_read_history(live, c.e.ds->hist.user_ids[u],
 													 live->m.history_length, &hist);
 				int32	   *rows;
 				float	   *w;
-				int			n_attr = cs_user_attributes(live, e.ds->hist.user_ids[u], &rows, &w);
+				int			n_attr = cs_user_attributes(live, c.e.ds->hist.user_ids[u], &rows, &w);
 				float	   *vec = palloc(sizeof(float) * live->m.dim);
 
 				cs_user_vector(live, hist, n_hist, rows, w, n_attr, vec, NULL);
@@ -1205,27 +1219,27 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 
 					scores[x] = k >= 0 ? live->scores[k] : -INFINITY;
 				}
-				add_metrics(&e, &mt[r][M_LIVE], scores, u, n);
+				add_metrics(&c.e, &mt[r][M_LIVE], scores, u, n);
 			}
-			if (method_wanted(&opts, M_POPULARITY))
+			if (method_wanted(&c.opts, M_POPULARITY))
 			{
-				score_popularity(&e, &b, scores);
-				add_metrics(&e, &mt[r][M_POPULARITY], scores, u, n);
+				score_popularity(&c.e, &b, scores);
+				add_metrics(&c.e, &mt[r][M_POPULARITY], scores, u, n);
 			}
-			if (method_wanted(&opts, M_KNN))
+			if (method_wanted(&c.opts, M_KNN))
 			{
-				score_knn(&e, &b, u, n, scores);
-				add_metrics(&e, &mt[r][M_KNN], scores, u, n);
+				score_knn(&c.e, &b, u, n, scores);
+				add_metrics(&c.e, &mt[r][M_KNN], scores, u, n);
 			}
-			if (method_wanted(&opts, M_CONTENT))
+			if (method_wanted(&c.opts, M_CONTENT))
 			{
-				score_content(&e, &b, u, n, scores);
-				add_metrics(&e, &mt[r][M_CONTENT], scores, u, n);
+				score_content(&c.e, &b, u, n, scores);
+				add_metrics(&c.e, &mt[r][M_CONTENT], scores, u, n);
 			}
 			for (int l = 0; l < lists.n; l++)
 			{
-				score_ext_list(&e, &lists.l[l], u, scores);
-				add_metrics(&e, &lmt[r * lists.n + l], scores, u, n);
+				score_ext_list(&c.e, &lists.l[l], u, scores);
+				add_metrics(&c.e, &lmt[r * lists.n + l], scores, u, n);
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -1244,7 +1258,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			x->covered = NULL;
 		}
 		for (int l = 0; l < lists.n; l++)
-			ext_list_report(&e, &lists.l[l], n);
+			ext_list_report(&c.e, &lists.l[l], n);
 		SPI_finish();
 	}
 
@@ -1263,7 +1277,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(callercxt);
 	for (int m = 0; m < M_COUNT + lists.n; m++)
 	{
-		if (m < M_COUNT && !method_wanted(&opts, m))
+		if (m < M_COUNT && !method_wanted(&c.opts, m))
 			continue;
 		for (int r = 0; r < n_rev; r++)
 		{
@@ -1284,7 +1298,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-	MemoryContextDelete(evalcxt);
+	MemoryContextDelete(c.cxt);
 	return (Datum) 0;
 }
 
@@ -1304,42 +1318,29 @@ coldstart_evaluation_split(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext evalcxt;
-	CsOptions	opts;
-	CsSources	src;
-	Eval		e;
-	const char *split;
-	Jsonb	   *given;
+	EvalCall	c;
 
-	behaviours_not_null(fcinfo);
-	given = eval_own_options(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &split, NULL, false);
-	cs_options_parse(&opts, given, CS_OPTIONS_EVALUATE);
-	InitMaterializedSRF(fcinfo, 0);
-	evalcxt = AllocSetContextCreate(callercxt, "coldstart evaluation_split", ALLOCSET_DEFAULT_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(evalcxt);
-	eval_load(fcinfo, &e, &opts, &src, split);
+	eval_start(fcinfo, &c, NULL);
 
 	MemoryContextSwitchTo(callercxt);
-	for (int u = 0; u < e.ds->hist.n_users; u++)
+	for (int u = 0; u < c.e.ds->hist.n_users; u++)
 	{
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		if (e.role[u] == ROLE_TRAIN)
+		if (c.e.role[u] == ROLE_TRAIN)
 			continue;
-		values[0] = Int64GetDatum(e.ds->hist.user_ids[u]);
-		values[1] = CStringGetTextDatum(e.role[u] == ROLE_EVAL ? "evaluated" : "left_out");
-		for (int j = 0; j < distinct_count(&e, u); j++)
+		values[0] = Int64GetDatum(c.e.ds->hist.user_ids[u]);
+		values[1] = CStringGetTextDatum(c.e.role[u] == ROLE_EVAL ? "evaluated" : "left_out");
+		for (int j = 0; j < distinct_count(&c.e, u); j++)
 		{
 			values[2] = Int32GetDatum(j + 1);
-			values[3] = Int64GetDatum(e.ds->item_ids[e.ditems[e.dstart[u] + j]]);
+			values[3] = Int64GetDatum(c.e.ds->item_ids[c.e.ditems[c.e.dstart[u] + j]]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_finish();
-	MemoryContextDelete(evalcxt);
+	MemoryContextDelete(c.cxt);
 	return (Datum) 0;
 }
