@@ -536,6 +536,9 @@ FROM coldstart.evaluate('ev.b', 'ev.items', options => '{"methods": ["popularity
 ORDER BY method, revealed;
 
 SET client_min_messages = warning;
+CREATE VIEW ev.hand_text AS SELECT user_id, item_id, rank::text AS rank FROM ev.hand;
+CREATE VIEW ev.hand_numeric AS SELECT user_id::numeric AS user_id, item_id, rank FROM ev.hand;
+CREATE VIEW ev.hand_revealed AS SELECT user_id, item_id, rank, revealed::text AS revealed FROM ev.hand;
 SELECT n, what, ev.try(sql) AS result
 FROM (VALUES
   (1, 'lists not an object', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": "ev.hand"}')$$),
@@ -545,11 +548,25 @@ FROM (VALUES
   (5, 'lists of a missing relation', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.nope"}}')$$),
   (6, 'lists without a rank', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.b"}}')$$),
   (7, 'lists named without their schema', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "hand"}}')$$),
-  (8, 'evaluation_split() with lists', $$SELECT * FROM coldstart.evaluation_split('ev.b', options => '{"lists": {}}')$$),
+  (8, 'evaluation_split() takes evaluate()''s options, lists ignored', $$SELECT * FROM coldstart.evaluation_split('ev.b', options => '{"test_fraction": 0.9, "lists": {"x": 1}}')$$),
   (9, 'evaluation_split() of NULL', $$SELECT * FROM coldstart.evaluation_split(NULL)$$),
   (10, 'evaluation_split() with a bad split', $$SELECT * FROM coldstart.evaluation_split('ev.b', options => '{"split": "all"}')$$),
-  (11, 'evaluation_split() with no eligible user', $$SELECT * FROM coldstart.evaluation_split('ev.b2')$$)
+  (11, 'evaluation_split() with no eligible user', $$SELECT * FROM coldstart.evaluation_split('ev.b2')$$),
+  (12, 'lists with a text rank', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.hand_text"}}')$$),
+  (13, 'lists with numeric user ids', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.hand_numeric"}}')$$),
+  (14, 'lists with a text revealed count', $$SELECT * FROM coldstart.evaluate('ev.b', options => '{"lists": {"mine": "ev.hand_revealed"}}')$$)
 ) AS t(n, what, sql)
 ORDER BY n;
+-- lists the caller may not read: refused before any work
+CREATE ROLE regress_ev_reader;
+GRANT USAGE ON SCHEMA ev, coldstart TO regress_ev_reader;
+GRANT SELECT ON ev.b, ev.top10 TO regress_ev_reader;
+SET ROLE regress_ev_reader;
+SELECT ev.try($$SELECT * FROM coldstart.evaluate('ev.b', options => '{"methods": ["popularity"], "lists": {"mine": "ev.hand"}}')$$) AS lists_not_readable;
+SELECT method, revealed, users FROM coldstart.evaluate('ev.b', options => '{"methods": ["popularity"], "revealed": [0], "test_fraction": 0.9,
+    "lists": {"top10": "ev.top10"}}') ORDER BY method;
+RESET ROLE;
+DROP OWNED BY regress_ev_reader;
+DROP ROLE regress_ev_reader;
 
 DROP SCHEMA ev CASCADE;

@@ -40,6 +40,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -50,6 +51,7 @@
 #include "catalog.h"
 #include "coldstart.h"
 #include "dataset.h"
+#include "featurize.h"
 #include "options.h"
 #include "score.h"
 #include "topk.h"
@@ -763,7 +765,7 @@ ext_lists_parse(Jsonb *json, ExtLists *out)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("method \"%s\" of option \"lists\" must name a relation", method),
-					 errhint("For example: {\"lists\": {\"%s\": \"shop.current_lists\"}}.", method)));
+					 errhint("For example: {\"lists\": {\"current\": \"shop.current_lists\"}}.")));
 		x = &out->l[out->n++];
 		x->method = method;
 		{
@@ -783,16 +785,35 @@ ext_lists_parse(Jsonb *json, ExtLists *out)
 		for (int c = 0; c < lengthof(ext_columns); c++)
 		{
 			AttrNumber	a = get_attnum(x->rel, ext_columns[c]);
+			Oid			type;
 
 			if (c == 3)
 				x->by_revealed = (a != InvalidAttrNumber);
-			else if (a == InvalidAttrNumber)
+			if (a == InvalidAttrNumber)
+			{
+				if (c == 3)
+					continue;
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("relation %s of method \"%s\" has no column \"%s\"",
 								x->rel_name, method, ext_columns[c]),
 						 errhint("Lists need columns user_id, item_id and rank (1 = best), and revealed for lists that depend on the revealed count.")));
+			}
+			/* ids and counts are integers, ranks numbers: no text ordering, no rounding */
+			type = getBaseType(get_atttype(x->rel, a));
+			if (c == 2 ? !(cs_is_id_type(type) || type == FLOAT4OID || type == FLOAT8OID || type == NUMERICOID)
+				: !cs_is_id_type(type))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column \"%s\" of relation %s (method \"%s\") has type %s, but it must be %s",
+								ext_columns[c], x->rel_name, method, format_type_be(type),
+								c == 2 ? "a number" : "smallint, integer or bigint"),
+						 errhint("Cast it in a view.")));
 		}
+		if (pg_class_aclcheck(x->rel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for relation %s of method \"%s\"", x->rel_name, method)));
 	}
 }
 
@@ -925,7 +946,8 @@ method_wanted(const CsOptions *o, int m)
 
 /*
  * evaluate()'s own options, taken out of the JSON before the rest goes to
- * cs_options_parse(): "split", and (evaluate() only, want_lists) "lists".
+ * cs_options_parse(): "split", and "lists", read only with want_lists
+ * (evaluation_split() takes evaluate()'s options, and ignores this one).
  */
 static Jsonb *
 eval_own_options(Jsonb *given, const char **split, Jsonb **lists, bool want_lists)
@@ -936,7 +958,7 @@ eval_own_options(Jsonb *given, const char **split, Jsonb **lists, bool want_list
 	*lists = NULL;
 	if (given == NULL || !JB_ROOT_IS_OBJECT(given) || JB_ROOT_IS_SCALAR(given))
 		return given;
-	for (int k = 0; k < (want_lists ? 2 : 1); k++)
+	for (int k = 0; k < 2; k++)
 	{
 		JsonbValue *v = getKeyJsonValueFromContainer(&given->root, own[k], strlen(own[k]), NULL);
 
@@ -952,7 +974,7 @@ eval_own_options(Jsonb *given, const char **split, Jsonb **lists, bool want_list
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"split\" must be \"test\" or \"validation\"")));
 		}
-		else
+		else if (want_lists)
 		{
 			if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 				ereport(ERROR,

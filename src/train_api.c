@@ -12,6 +12,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -20,6 +21,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/resowner.h"
 #include "utils/varlena.h"
 
 #include "catalog.h"
@@ -260,8 +262,8 @@ retrain_run(void *arg)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Train it first with coldstart.train('%s', ...). "
-						 "If a pg_cron job runs this retrain() for a dropped model, remove it with coldstart.unschedule_retrain('%s') in pg_cron's database.",
-						 name, name)));
+						 "If a pg_cron job runs this retrain() for a dropped model, remove it in pg_cron's database with cron.unschedule(%s).",
+						 name, quote_literal_cstr(psprintf("coldstart-retrain-%s", name)))));
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 
@@ -457,45 +459,111 @@ model_exists(const char *name)
 }
 
 /*
- * The model is gone: its pg_cron job coldstart-retrain-<name>, if pg_cron is
- * installed in this database and the job is the current user's (the ones
- * cron.unschedule() removes), would only fail from now on.  It goes in the
- * same transaction, so a drop rolled back keeps it.  pg_cron is optional and
- * looked up only now; a job scheduled from another database is out of reach
- * (retrain()'s error then hints unschedule_retrain()).
+ * The model is gone: its pg_cron job, made by schedule_retrain() in this
+ * database, would only fail from now on.  It goes in the same transaction,
+ * so a drop rolled back keeps it.  pg_cron is optional and looked up only
+ * now, and only the real one: the job table and cron.unschedule(name) must
+ * belong to extension pg_cron (a schema named cron that somebody else made
+ * is left alone, its functions never called).  The job is the one
+ * schedule_retrain() makes: its name (as pg_cron stores it, cut to a name),
+ * this database, the retrain() command of this model, and the caller's, as
+ * cron.unschedule() removes only the caller's jobs; such a job of another
+ * role is left, with a NOTICE.  A job scheduled from another database is
+ * out of reach (retrain()'s error then hints how to remove it).
  */
 static void
 unschedule_dropped(const char *name)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1];
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
 	char	   *job = psprintf("coldstart-retrain-%s", name);
+	char	   *command = psprintf("SELECT coldstart.retrain(%s)", quote_literal_cstr(name));
+	char	   *schema;
 	bool		isnull;
+	StringInfoData sql;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
 
 	/*
-	 * No pg_cron here, or no right to see its jobs: nothing to do.  (A CASE,
-	 * for the order: each test needs the one before it.)
+	 * Schema cron, when its job table and unschedule(name) are pg_cron's
+	 * (which makes the schema, but is installed in pg_catalog) and the
+	 * caller may use them.  (A CASE, for the order: each test needs
+	 * the one before it.)
 	 */
-	if (SPI_execute("SELECT CASE WHEN NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE') THEN false "
-					"WHEN pg_catalog.to_regclass('cron.job') IS NULL "
-					"OR pg_catalog.to_regprocedure('cron.unschedule(name)') IS NULL THEN false "
-					"ELSE pg_catalog.has_table_privilege('cron.job', 'SELECT') "
-					"AND pg_catalog.has_function_privilege('cron.unschedule(name)', 'EXECUTE') END "
-					"FROM pg_catalog.pg_namespace n WHERE n.nspname = 'cron'",
+	if (SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), "
+					"CASE WHEN NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE') THEN false "
+					"ELSE pg_catalog.has_table_privilege(c.oid, 'SELECT') "
+					"AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') END "
+					"FROM pg_catalog.pg_extension e "
+					"JOIN pg_catalog.pg_namespace n ON n.nspname = 'cron' "
+					"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'job' "
+					"JOIN pg_catalog.pg_proc p ON p.pronamespace = n.oid AND p.proname = 'unschedule' "
+					"AND p.proargtypes = '19'::pg_catalog.oidvector "	/* (name) */
+					"WHERE e.extname = 'pg_cron' "
+					"AND EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"AND d.objid = c.oid AND d.refobjid = e.oid AND d.deptype = 'e') "
+					"AND EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+					"AND d.objid = p.oid AND d.refobjid = e.oid AND d.deptype = 'e')",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for pg_cron");
 	if (SPI_processed == 0 ||
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
 		return;
+	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	args[0] = CStringGetTextDatum(job);
-	if (SPI_execute_with_args("SELECT cron.unschedule(j.jobname) FROM cron.job j "
-							  "WHERE j.jobname = $1 AND j.username = CURRENT_USER",
-							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not remove pg_cron job \"%s\"", job);
-	if (SPI_processed > 0 &&
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(NOTICE,
-				(errmsg("removed pg_cron job \"%s\", which retrained model \"%s\"", job, name)));
+	args[1] = CStringGetTextDatum(command);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT CASE WHEN j.username = CURRENT_USER THEN %s.unschedule(j.jobname) ELSE false END, "
+					 "j.username FROM %s.job j WHERE j.jobname = $1::pg_catalog.name AND j.command = $2 "
+					 "AND j.database = pg_catalog.current_database()",
+					 schema, schema);
+
+	/*
+	 * In a subtransaction: the model is dropped even if pg_cron fails (a
+	 * lock it waits for, pg_cron installed but not loaded), with a WARNING.
+	 */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql.data, 2, types, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the jobs of pg_cron");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	t = SPI_tuptable->vals[r];
+
+			if (DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)))
+				ereport(NOTICE,
+						(errmsg("removed pg_cron job \"%s\", which retrained model \"%s\"", job, name)));
+			else
+				ereport(NOTICE,
+						(errmsg("pg_cron job \"%s\" of role %s, which retrained model \"%s\", is left",
+								job, SPI_getvalue(t, SPI_tuptable->tupdesc, 2), name),
+						 errhint("Its owner removes it with cron.unschedule(%s), a superuser with cron.unschedule(jobid).",
+								 quote_literal_cstr(job))));
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ereport(WARNING,
+				(errmsg("could not remove pg_cron job \"%s\", which retrained model \"%s\": %s",
+						job, name, edata->message),
+				 errhint("Remove it with cron.unschedule(%s).", quote_literal_cstr(job))));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 }
 
 /*

@@ -153,7 +153,8 @@ drop_trainer
 
 # drop_model(): the job goes with the model's last version, in the same transaction
 njobs() { cron "SELECT count(*) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'"; }
-ok "a second version of t040_shop" cron "SELECT coldstart.train('t040_shop', 't040.behaviours', options => '{\"dim\": 4, \"epochs\": 1}')"
+train_shop() { cron "SELECT coldstart.train('t040_shop', 't040.behaviours', options => '{\"dim\": 4, \"epochs\": 1}')"; }
+ok "a second version of t040_shop" train_shop
 like "$(cron "SELECT coldstart.schedule_retrain('t040_shop', '0 3 * * *')")" '^[0-9]+$' "t040_shop is scheduled again"
 is "$(cron "SELECT coldstart.drop_model('t040_shop', 1)")" 1 "drop_model() of version 1 (version 2 remains)"
 is "$(njobs)" 1 "leaves the job: the model is still there"
@@ -167,8 +168,62 @@ is "$(cron "SELECT coldstart.drop_model('t040_shop', 2)" 2>&1)" \
 is "$(njobs)" 0 "the job is gone with the model"
 is "$(cron "SELECT coldstart.retrain('t040_shop')" 2>&1 | sed -n 's/^\(ERROR\|HINT\):  //p')" \
 	"model \"t040_shop\" does not exist
-Train it first with coldstart.train('t040_shop', ...). If a pg_cron job runs this retrain() for a dropped model, remove it with coldstart.unschedule_retrain('t040_shop') in pg_cron's database." \
-	"retrain() of a dropped model fails, and its hint names unschedule_retrain()"
+Train it first with coldstart.train('t040_shop', ...). If a pg_cron job runs this retrain() for a dropped model, remove it in pg_cron's database with cron.unschedule('coldstart-retrain-t040_shop')." \
+	"retrain() of a dropped model fails, and its hint is the call that removes the job"
+
+# only the job schedule_retrain() makes goes: one of the same name that
+# retrains a model of that name in another database stays
+ok "t040_shop again" train_shop
+like "$(cron "SELECT cron.schedule_in_database('coldstart-retrain-t040_shop', '0 3 * * *', 'SELECT coldstart.retrain(''t040_shop'')', '$DB')")" \
+	'^[0-9]+$' "a job coldstart-retrain-t040_shop that retrains in $DB"
+is "$(cron "SELECT coldstart.drop_model('t040_shop')" 2>&1)" 1 "drop_model() in $CRON_DB: no NOTICE"
+is "$(njobs)" 1 "and the job for $DB stays"
+cron "SELECT cron.unschedule('coldstart-retrain-t040_shop')" >/dev/null
+
+# another role's job stays, and a NOTICE says how to remove it
+drop_trainer
+ok "a trainer role again, with its grants" cron "CREATE ROLE t040_trainer; $GRANTS GRANT USAGE ON SCHEMA cron, t040 TO t040_trainer"
+ok "t040_shop again" train_shop
+like "$(cron "SET ROLE t040_trainer; SELECT coldstart.schedule_retrain('t040_shop', '0 3 * * *')")" '^[0-9]+$' \
+	"the trainer schedules it"
+is "$(cron "SELECT coldstart.drop_model('t040_shop')" 2>&1)" \
+	'NOTICE:  pg_cron job "coldstart-retrain-t040_shop" of role t040_trainer, which retrained model "t040_shop", is left
+HINT:  Its owner removes it with cron.unschedule('"'coldstart-retrain-t040_shop'"'), a superuser with cron.unschedule(jobid).
+1' "drop_model() by another role leaves the trainer's job, and says so"
+is "$(njobs)" 1 "the trainer's job is there"
+cron "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop'" >/dev/null
+drop_trainer
+
+# pg_cron failing does not stop the drop: another session holds the job's row
+ok "t040_shop again" train_shop
+like "$(cron "SELECT coldstart.schedule_retrain('t040_shop', '0 3 * * *')")" '^[0-9]+$' "scheduled again"
+cron "BEGIN; SELECT jobid FROM cron.job WHERE jobname = 'coldstart-retrain-t040_shop' FOR UPDATE; SELECT pg_sleep(6); COMMIT" \
+	>/dev/null 2>&1 &
+locker=$!
+row_locked() {
+	[ "$(cron "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(6)%' AND state = 'active' AND pid <> pg_backend_pid()")" = 1 ]
+}
+ok "another session holds the job's row" wait_until 10 row_locked
+out=$(cron "SET lock_timeout = '300ms'; SELECT coldstart.drop_model('t040_shop')" 2>&1)
+like "$out" '^WARNING:  could not remove pg_cron job "coldstart-retrain-t040_shop", which retrained model "t040_shop": .*lock' \
+	"drop_model() warns that it could not remove the job"
+like "$out" "HINT:  Remove it with cron.unschedule\('coldstart-retrain-t040_shop'\)." "with the call that does"
+like "$out" '1$' "and drops the model all the same"
+is "$(cron "SELECT count(*) FROM coldstart.models WHERE name = 't040_shop'")" 0 "t040_shop is gone"
+wait "$locker"
+is "$(njobs)" 1 "its job is left"
+cron "SELECT cron.unschedule('coldstart-retrain-t040_shop')" >/dev/null
+
+# a schema named cron that is not pg_cron's: its functions are never called
+# ($DB has no pg_cron)
+ok "in $DB, a schema cron of somebody's, whose unschedule() records calls" q "CREATE SCHEMA cron;
+	CREATE TABLE cron.calls (n int);
+	CREATE VIEW cron.job AS SELECT 'coldstart-retrain-gone'::name AS jobname, current_user::name AS username,
+		'SELECT coldstart.retrain(''gone'')'::text AS command, current_database()::text AS database;
+	CREATE FUNCTION cron.unschedule(name) RETURNS boolean LANGUAGE sql AS 'INSERT INTO cron.calls VALUES (1) RETURNING true'"
+is "$(q "SELECT coldstart.drop_model('gone')" 2>&1)" 1 "drop_model('gone') in $DB: no NOTICE"
+is "$(q "SELECT count(*) FROM cron.calls")" 0 "and that unschedule() was not called"
+q "DROP SCHEMA cron CASCADE" >/dev/null 2>&1
 
 # leave the shared cron database as it was
 cron "DROP SCHEMA t040 CASCADE; DELETE FROM coldstart.models WHERE name = 't040_shop';
