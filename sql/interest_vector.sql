@@ -371,3 +371,34 @@ SELECT user_id / 100, coldstart.interest_vector(CASE WHEN user_id % 2 = 0 THEN m
                                                 item_id, action, ts)
 FROM parted GROUP BY 1;
 RESET ALL;
+
+-- bias_scale: the served score is u . v + bias_scale * b.  Without
+-- validation users the training is the same whatever the scale (nothing is
+-- chosen), so the model of bias_scale 2 holds exactly twice the biases of
+-- the model of 1, the same vectors, and recommend() ranks by the scaled
+-- score; "auto" has no validation users to choose with, so it keeps 1.
+SET client_min_messages = warning;
+SELECT s ->> 'bias_scale' AS scale, s -> 'options' ->> 'bias_scale' AS option
+FROM (VALUES ('bs1', '1'), ('bs2', '2'), ('bsa', '"auto"')) AS v(name, scale),
+     LATERAL coldstart.train(name, 'iv.behaviours', options => ('{"dim": 8, "epochs": 2, "seed": 3, "learning_rate": 0.05,
+         "validation_fraction": 0, "bias_scale": ' || scale || '}')::jsonb) AS s
+ORDER BY name;
+RESET client_min_messages;
+SELECT count(*) AS items,
+       bool_and(coldstart.item_bias(model_of('bs2'), i) = 2 * coldstart.item_bias(model_of('bs1'), i)) AS biases_doubled,
+       bool_and(coldstart.item_vector(model_of('bs2'), i) = coldstart.item_vector(model_of('bs1'), i)) AS same_vectors,
+       bool_and(coldstart.item_bias(model_of('bsa'), i) = coldstart.item_bias(model_of('bs1'), i)) AS auto_kept_1,
+       count(DISTINCT coldstart.item_bias(model_of('bs1'), i)) > 10 AS biases_differ
+FROM (SELECT DISTINCT item_id AS i FROM iv.behaviours) AS t;
+SELECT u.items, u.gap < 1e-4 AS scores_match, u.same_top10
+FROM (SELECT coldstart.interest_vector(model_of('bs2'), item_id, action, ts) AS v
+      FROM iv.behaviours WHERE user_id = 7) AS x,
+     LATERAL compare_with_recommend('bs2', x.v, 7) AS u;
+-- with validation users, "auto" picks one of its four scales, and the
+-- summary says which
+SET client_min_messages = warning;
+SELECT s ->> 'bias_scale' IN ('1', '1.3', '1.6', '2') AS scale_chosen, s -> 'options' ->> 'bias_scale' AS option,
+       (s ->> 'validation_users')::int > 0 AS had_validation_users
+FROM coldstart.train('bsv', 'iv.behaviours', options => '{"dim": 8, "epochs": 2, "seed": 3, "learning_rate": 0.05,
+         "validation_fraction": 0.2, "bias_scale": "auto"}') AS s;
+RESET client_min_messages;

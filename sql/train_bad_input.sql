@@ -106,7 +106,11 @@ FROM (VALUES
   (62, 'action_weights -1', '{"action_weights": {"buy": -1}}'),
   (63, 'action_weights null', '{"action_weights": {"buy": null}}'),
   (65, 'action_weights 1e-300', '{"action_weights": {"pv": 1e-300}}'),
-  (66, 'refit "AUTO"', '{"refit": "AUTO"}')
+  (66, 'refit "AUTO"', '{"refit": "AUTO"}'),
+  (67, 'bias_scale -1', '{"bias_scale": -1}'),
+  (68, 'bias_scale 11', '{"bias_scale": 11}'),
+  (69, 'bias_scale "maybe"', '{"bias_scale": "maybe"}'),
+  (70, 'bias_scale true', '{"bias_scale": true}')
 ) AS t(n, what, opts)
 ORDER BY n;
 

@@ -67,6 +67,7 @@ static const OptDesc opt_descs[] = {
 	{"feature_scale", OPT_FLOAT, OFF(feature_scale), 0, 10, false},
 	{"match_init", OPT_FLOAT, OFF(match_init), -100, 100, false},
 	{"match_lr_scale", OPT_FLOAT, OFF(match_lr_scale), 0, 10000, false},
+	{"bias_scale", OPT_SPECIAL, 0, 0, 0, false},
 	{"batch_size", OPT_INT, OFF(batch_size), 1, 65536, false},
 	{"seed", OPT_INT64, OFF(seed), 0, 0, false},	/* 0 to the int64 maximum */
 	{"max_prefixes", OPT_INT, OFF(max_prefixes), 0, 100000000, false},
@@ -130,6 +131,7 @@ set_defaults(CsOptions *o)
 	o->feature_scale = 0.05;
 	o->match_init = 1;
 	o->match_lr_scale = 50;
+	o->bias_scale = 1;
 	o->batch_size = 256;
 	o->target = CS_TARGET_ALL;
 	o->target_balance = 0.25;
@@ -540,6 +542,24 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 		else
 			bad_option(key, "true, false or \"auto\"", v);
 	}
+	else if (strcmp(key, "bias_scale") == 0)
+	{
+		if (v->type == jbvString && v->val.string.len == 4 &&
+			strncmp(v->val.string.val, "auto", 4) == 0)
+			o->bias_scale = CS_BIAS_SCALE_AUTO;
+		else if (v->type == jbvNumeric)
+		{
+			double		x = numeric_value(v);
+
+			if (!(x >= 0 && x <= 10))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"bias_scale\" must be between 0 and 10, or \"auto\", not %g", x)));
+			o->bias_scale = x;
+		}
+		else
+			bad_option(key, "a number or \"auto\"", v);
+	}
 	else if (strcmp(key, "revealed") == 0)
 	{
 		List	   *l = NIL;
@@ -762,14 +782,15 @@ cs_options_to_json(const CsOptions *o, StringInfo out, CsOptionsFor what)
 	appendStringInfo(out,
 					 ", \"dim\": %d, \"hidden\": %d, \"history_length\": %d, \"history_prior\": %.9g"
 					 ", \"half_life\": %.17g, \"buckets\": %d, \"epochs\": %d"
-					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"id_l2\": %.9g, \"attr_l2\": %.9g, \"dropout\": %.9g, \"ema\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"batch_size\": %d"
+					 ", \"learning_rate\": %.9g, \"l2\": %.9g, \"id_l2\": %.9g, \"attr_l2\": %.9g, \"dropout\": %.9g, \"ema\": %.9g, \"feature_scale\": %.9g, \"match_init\": %.9g, \"match_lr_scale\": %.9g, \"bias_scale\": %s, \"batch_size\": %d"
 					 ", \"target\": \"%s\", \"target_balance\": %.9g, \"seed\": " INT64_FORMAT
 					 ", \"max_prefixes\": %d, \"short_prefixes\": %d, \"min_item_count\": %d, \"full_softmax_items\": %d"
 					 ", \"negatives\": %d, \"validation_fraction\": %.9g"
 					 ", \"patience\": %d, \"tolerance\": %.9g, \"refit\": %s, \"keep_versions\": %d"
 					 ", \"promote_if_better\": %s",
 					 o->dim, o->hidden, o->history_length, o->history_prior, o->half_life, o->buckets,
-					 o->epochs, o->learning_rate, o->l2, o->id_l2, o->attr_l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale, o->batch_size,
+					 o->epochs, o->learning_rate, o->l2, o->id_l2, o->attr_l2, o->dropout, o->ema, o->feature_scale, o->match_init, o->match_lr_scale,
+					 o->bias_scale == CS_BIAS_SCALE_AUTO ? "\"auto\"" : psprintf("%.9g", o->bias_scale), o->batch_size,
 					 cs_target_name(o->target), o->target_balance, o->seed, o->max_prefixes,
 					 o->short_prefixes, o->min_item_count, o->full_softmax_items, o->negatives, o->validation_fraction,
 					 o->patience, o->tolerance,

@@ -50,6 +50,9 @@ typedef struct CsWeightOverride
 	double		weight;
 } CsWeightOverride;
 
+/* option bias_scale "auto": chosen on validation users */
+#define CS_BIAS_SCALE_AUTO (-1.0)
+
 typedef struct CsOptions
 {
 	/* behaviour table columns, and id columns of the items and users tables */
@@ -86,6 +89,7 @@ typedef struct CsOptions
 	double		feature_scale;
 	double		match_init;
 	double		match_lr_scale;
+	double		bias_scale;		/* served score: u.v + bias_scale * b, or auto */
 	int			batch_size;
 	CsTarget	target;
 	double		target_balance;
