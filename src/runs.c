@@ -355,14 +355,89 @@ finish_run_row(int64 run_id, const char *update_sql, int n_update,
 
 
 /*
+ * Run fn(arg) in a subtransaction of its own.  NULL when it succeeded; else
+ * the subtransaction is rolled back, the error cleared, and a copy of it
+ * returned (in the caller's memory context), for the caller to report or
+ * throw again.
+ */
+ErrorData *
+cs_try_in_subxact(void (*fn) (void *), void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+typedef struct SuccessRow
+{
+	int64		run_id;
+	Oid		   *types;
+	Datum	   *args;
+	char	   *nulls;
+} SuccessRow;
+
+/* record_success()'s statements, in the subtransaction cs_try_in_subxact() makes */
+static void
+write_success(void *arg)
+{
+	SuccessRow *w = arg;
+
+	/*
+	 * A cancel now would waste the training: it waits for these two
+	 * statements.  (An error resets the holdoff count: resumed only here.)
+	 */
+	HOLD_CANCEL_INTERRUPTS();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/*
+	 * No 'running' row, or one this transaction cannot see (it started
+	 * before the row was written, as in REPEATABLE READ): insert it whole.
+	 */
+	finish_run_row(w->run_id,
+				   "UPDATE coldstart.training_runs SET status = 'succeeded', "
+				   "finished = $2, seconds = $3, rows_read = $4, version = $5, "
+				   "activated = $6, not_activated_because = $7, metrics = $8 "
+				   "WHERE run_id = $1", 8,
+				   "INSERT INTO coldstart.training_runs (status, finished, seconds, "
+				   "rows_read, version, activated, not_activated_because, metrics, "
+				   "name, kind, started, pid, backend_start, run_by, application_name) "
+				   "VALUES ('succeeded', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+				   "$13, $14, $15)", 15,
+				   w->types, w->args, w->nulls);
+	SPI_finish();
+	RESUME_CANCEL_INTERRUPTS();
+}
+
+/*
  * Mark the run succeeded, in the caller's transaction: it commits with the new
  * version.  Any error here becomes a WARNING; the training stands.
  */
 static void
 record_success(RunState *run, Datum summary_datum)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	SuccessRow	args_of_success;
+	ErrorData  *edata;
 	Jsonb	   *summary = DatumGetJsonbP(summary_datum);
 	TimestampTz finished = GetCurrentTimestamp();
 	JsonbValue *v;
@@ -404,55 +479,15 @@ record_success(RunState *run, Datum summary_datum)
 	else
 		nulls[14] = 'n';
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		/*
-		 * A cancel now would waste the training: it waits for these two
-		 * statements.  (An error resets the holdoff count: resumed only here.)
-		 */
-		HOLD_CANCEL_INTERRUPTS();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		/*
-		 * No 'running' row, or one this transaction cannot see (it started
-		 * before the row was written, as in REPEATABLE READ): insert it whole.
-		 */
-		finish_run_row(run->run_id,
-					   "UPDATE coldstart.training_runs SET status = 'succeeded', "
-					   "finished = $2, seconds = $3, rows_read = $4, version = $5, "
-					   "activated = $6, not_activated_because = $7, metrics = $8 "
-					   "WHERE run_id = $1", 8,
-					   "INSERT INTO coldstart.training_runs (status, finished, seconds, "
-					   "rows_read, version, activated, not_activated_because, metrics, "
-					   "name, kind, started, pid, backend_start, run_by, application_name) "
-					   "VALUES ('succeeded', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-					   "$13, $14, $15)", 15,
-					   types, args, nulls);
-		SPI_finish();
-		RESUME_CANCEL_INTERRUPTS();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	args_of_success.types = types;
+	args_of_success.args = args;
+	args_of_success.nulls = nulls;
+	args_of_success.run_id = run->run_id;
+	if ((edata = cs_try_in_subxact(write_success, &args_of_success)) != NULL)
 		ereport(WARNING,
 				(errmsg("the success of the training run of model \"%s\" is not recorded: %s",
 						run->name, edata->message),
 				 errdetail("The new version is stored all the same.")));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
 }
 
 /* Names of the models this backend is training, innermost last (TopMemoryContext) */
@@ -492,13 +527,49 @@ runs_here_pop(int depth)
 	}
 }
 
+typedef struct RunCall
+{
+	RunState   *run;
+	const char *name;
+	CsRunBody	body;
+	void	   *arg;
+	Datum		result;
+} RunCall;
+
+/* cs_run_recorded()'s work, in the subtransaction cs_try_in_subxact() makes */
+static void
+run_body(void *arg)
+{
+	RunCall    *c = arg;
+
+	/*
+	 * Take the training lock before the 'running' row exists: while a row
+	 * says 'running', the lock of its model is held (see above).
+	 */
+	cs_catalog_lock(c->name);
+
+	/*
+	 * With a transaction snapshot, the caller could not see a row that a
+	 * worker commits now; the run is then written once, at its end.
+	 */
+	if (c->run->record && !IsolationUsesXactSnapshot())
+		record_start(c->run);
+
+	runs_here_push(c->name);
+	c->result = c->body(c->arg);
+
+	/* (a trigger on training_runs that trains this model is refused too) */
+	if (c->run->record)
+		record_success(c->run, c->result);
+}
+
 Datum
 cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	RunState   *run;
-	Datum		result = (Datum) 0;
+	RunCall		call;
+	ErrorData  *edata;
 	int			depth;
 
 	cs_check_model_name(name);
@@ -507,79 +578,43 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 	refuse_nested_run(name);
 	depth = list_length(runs_here);
 
-	/* palloc'd: the catch block below reads what the try block changed */
+	/* palloc'd: record_failure() reads what run_body() changed (run_id) */
 	run = palloc0(sizeof(RunState));
 	run->name = pstrdup(name);
 	run->kind = kind;
 	run->started = GetCurrentTimestamp();
 	run->record = run_can_record(name);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	call.run = run;
+	call.name = name;
+	call.body = body;
+	call.arg = arg;
+	edata = cs_try_in_subxact(run_body, &call);
+	runs_here_pop(depth);
+	if (edata == NULL)
+		return call.result;
+
+	if (run->record)
 	{
-		/*
-		 * Take the training lock before the 'running' row exists: while a
-		 * row says 'running', the lock of its model is held (see above).
-		 */
-		cs_catalog_lock(name);
-
-		/*
-		 * With a transaction snapshot, the caller could not see a row that a
-		 * worker commits now; the run is then written once, at its end.
-		 */
-		if (run->record && !IsolationUsesXactSnapshot())
-			record_start(run);
-
-		runs_here_push(name);
-		result = body(arg);
-
-		/* (a trigger on training_runs that trains this model is refused too) */
-		if (run->record)
-			record_success(run, result);
-		runs_here_pop(depth);
-
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		runs_here_pop(depth);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
-		if (run->record)
+		/* whatever happens while recording, the training's error goes on */
+		PG_TRY();
 		{
-			/* whatever happens while recording, the training's error goes on */
-			PG_TRY();
-			{
-				record_failure(run, edata);
-			}
-			PG_CATCH();
-			{
-				ErrorData  *rdata;
-
-				MemoryContextSwitchTo(oldcxt);
-				rdata = CopyErrorData();
-				FlushErrorState();
-				ereport(WARNING,
-						(errmsg("the failure of the training run of model \"%s\" is not recorded: %s",
-								run->name, rdata->message)));
-			}
-			PG_END_TRY();
+			record_failure(run, edata);
 		}
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
+		PG_CATCH();
+		{
+			ErrorData  *rdata;
 
-	return result;
+			MemoryContextSwitchTo(oldcxt);
+			rdata = CopyErrorData();
+			FlushErrorState();
+			ereport(WARNING,
+					(errmsg("the failure of the training run of model \"%s\" is not recorded: %s",
+							run->name, rdata->message)));
+		}
+		PG_END_TRY();
+	}
+	ReThrowError(edata);
 }
 
 /* ---------------------------------------------------------------------

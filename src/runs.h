@@ -26,6 +26,13 @@ typedef Datum (*CsRunBody) (void *arg);
  */
 extern Datum cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg);
 
+/*
+ * Run fn(arg) in a subtransaction of its own: NULL when it succeeded, else
+ * a copy of its error, which is cleared (the subtransaction is rolled back),
+ * for the caller to report or throw again.
+ */
+extern ErrorData *cs_try_in_subxact(void (*fn) (void *), void *arg);
+
 /* Entry point of the background worker that writes run rows. */
 extern PGDLLEXPORT void cs_run_writer_main(Datum main_arg);
 

@@ -458,6 +458,40 @@ model_exists(const char *name)
 	return SPI_processed > 0;
 }
 
+typedef struct UnscheduleJob
+{
+	const char *name;
+	const char *job;
+	const char *sql;
+	Oid		   *types;
+	Datum	   *args;
+} UnscheduleJob;
+
+/* unschedule_dropped()'s statement, in the subtransaction cs_try_in_subxact() makes */
+static void
+unschedule_job(void *arg)
+{
+	UnscheduleJob *w = arg;
+	bool		isnull;
+
+	if (SPI_execute_with_args(w->sql, 2, w->types, w->args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the jobs of pg_cron");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+
+		if (DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)))
+			ereport(NOTICE,
+					(errmsg("removed pg_cron job \"%s\", which retrained model \"%s\"", w->job, w->name)));
+		else
+			ereport(NOTICE,
+					(errmsg("pg_cron job \"%s\" of role %s, which retrained model \"%s\", is left",
+							w->job, SPI_getvalue(t, SPI_tuptable->tupdesc, 2), w->name),
+					 errhint("Its owner removes it with cron.unschedule(%s), a superuser with cron.unschedule(jobid).",
+							 quote_literal_cstr(w->job))));
+	}
+}
+
 /*
  * The model is gone: its pg_cron job, made by schedule_retrain() in this
  * database, would only fail from now on.  It goes in the same transaction,
@@ -481,8 +515,8 @@ unschedule_dropped(const char *name)
 	char	   *schema;
 	bool		isnull;
 	StringInfoData sql;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	UnscheduleJob w;
+	ErrorData  *edata;
 
 	/*
 	 * Schema cron, when its job table and unschedule(name) are pg_cron's
@@ -523,47 +557,16 @@ unschedule_dropped(const char *name)
 	 * In a subtransaction: the model is dropped even if pg_cron fails (a
 	 * lock it waits for, pg_cron installed but not loaded), with a WARNING.
 	 */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		if (SPI_execute_with_args(sql.data, 2, types, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the jobs of pg_cron");
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[r];
-
-			if (DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)))
-				ereport(NOTICE,
-						(errmsg("removed pg_cron job \"%s\", which retrained model \"%s\"", job, name)));
-			else
-				ereport(NOTICE,
-						(errmsg("pg_cron job \"%s\" of role %s, which retrained model \"%s\", is left",
-								job, SPI_getvalue(t, SPI_tuptable->tupdesc, 2), name),
-						 errhint("Its owner removes it with cron.unschedule(%s), a superuser with cron.unschedule(jobid).",
-								 quote_literal_cstr(job))));
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	w.name = name;
+	w.job = job;
+	w.sql = sql.data;
+	w.types = types;
+	w.args = args;
+	if ((edata = cs_try_in_subxact(unschedule_job, &w)) != NULL)
 		ereport(WARNING,
 				(errmsg("could not remove pg_cron job \"%s\", which retrained model \"%s\": %s",
 						job, name, edata->message),
 				 errhint("Remove it with cron.unschedule(%s).", quote_literal_cstr(job))));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
 }
 
 /*

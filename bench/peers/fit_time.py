@@ -7,8 +7,9 @@ needs; trains model bench_fit_time on the bench server and drops it.
   bench/peers/fit_time.py [--repeat 3] [--components 64] [--epochs 45] [--alpha 1e-6]
 """
 import argparse, statistics, time
-import numpy as np, scipy.sparse as sp, psycopg
+import psycopg
 from lightfm import LightFM
+import lfm_data
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--repeat', type=int, default=3)
@@ -18,26 +19,8 @@ ap.add_argument('--alpha', type=float, default=1e-6)
 a = ap.parse_args()
 con = psycopg.connect(autocommit=True)
 q = lambda sql, *p: con.execute(sql, p).fetchall()
-pairs = q("SELECT DISTINCT user_id, item_id FROM movielens.behaviours")
-users = q("SELECT user_id, age_bucket, gender, occupation FROM movielens.users ORDER BY user_id")
-items = q("SELECT item_id, genres, year_bucket FROM movielens.items ORDER BY item_id")
-uidx = {u[0]: k for k, u in enumerate(users)}
-iidx = {i[0]: k for k, i in enumerate(items)}
-
-
-def features(rows, cols):
-    names, data = {}, []
-    for k, row in enumerate(rows):
-        f = ['id:%d' % row[0]] + ['%s:%s' % (c, x) for c, v in zip(cols, row[1:])
-                                  for x in (v if isinstance(v, list) else [v]) if x is not None]
-        data += [(k, names.setdefault(x, len(names)), 1.0 / len(f)) for x in f]
-    r, c, v = zip(*data)
-    return sp.csr_matrix((v, (r, c)), shape=(len(rows), len(names)), dtype=np.float32)
-
-
-UF, IF = features(users, ['age', 'gender', 'occupation']), features(items, ['genre', 'year'])
-r, c = zip(*[(uidx[u], iidx[i]) for u, i in pairs])
-X = sp.coo_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(users), len(items)))
+pairs, users, items, uidx, iidx, UF, IF = lfm_data.load(con)
+X = lfm_data.interactions([(uidx[u], iidx[i]) for u, i in pairs], len(users), len(items))
 cs, lf = [], []
 for k in range(a.repeat):
     t = time.time()

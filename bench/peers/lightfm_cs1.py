@@ -23,8 +23,9 @@ Prints one line per seed, method and n (R@20, NDCG@10, coverage@10), the
 mean over seeds, and the seconds of each LightFM fit (one thread).
 """
 import argparse, json, sys, time
-import numpy as np, scipy.sparse as sp, psycopg
+import numpy as np, psycopg
 from lightfm import LightFM
+import lfm_data
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--seeds', default='20261127')
@@ -45,31 +46,8 @@ ARGS = "'movielens.behaviours', 'movielens.items', 'movielens.users'"
 
 con = psycopg.connect(autocommit=True)
 q = lambda sql, *p: con.execute(sql, p).fetchall()
-pairs = q("SELECT DISTINCT user_id, item_id FROM movielens.behaviours")
-users = q("SELECT user_id, age_bucket, gender, occupation FROM movielens.users ORDER BY user_id")
-items = q("SELECT item_id, genres, year_bucket FROM movielens.items ORDER BY item_id")
-uidx = {u[0]: k for k, u in enumerate(users)}
-iidx = {i[0]: k for k, i in enumerate(items)}
+pairs, users, items, uidx, iidx, UF, IF = lfm_data.load(con)
 nu, ni = len(users), len(items)
-
-
-def features(rows, cols):
-    """identity plus one feature per value, each row normalised to sum 1 (LightFM's Dataset default)"""
-    names, data = {}, []
-    for k, row in enumerate(rows):
-        f = ['id:%d' % row[0]]
-        for c, v in zip(cols, row[1:]):
-            for x in (v if isinstance(v, list) else [v]):
-                if x is not None:
-                    f.append('%s:%s' % (c, x))
-        for x in f:
-            data.append((k, names.setdefault(x, len(names)), 1.0 / len(f)))
-    r, c, v = zip(*data)
-    return sp.csr_matrix((v, (r, c)), shape=(len(rows), len(names)), dtype=np.float32)
-
-
-UF = features(users, ['age', 'gender', 'occupation'])
-IF = features(items, ['genre', 'year'])
 results = {}            # (method, n) -> list of (r20, ndcg10, cov10) over seeds
 fits = []
 for seed in seeds:
@@ -87,8 +65,7 @@ for seed in seeds:
     for n in revealed:
         rows = [(uidx[u], iidx[i]) for u, i in pairs if u not in role]
         rows += [(uidx[u], iidx[i]) for u in evaluated for i in seq[u][:n]]
-        r, c = zip(*rows)
-        X = sp.coo_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(nu, ni))
+        X = lfm_data.interactions(rows, nu, ni)
         for k in comps:
             m = LightFM(no_components=k, loss='warp', learning_rate=a.lr,
                         item_alpha=a.alpha, user_alpha=a.alpha, random_state=seed)
