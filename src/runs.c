@@ -488,6 +488,8 @@ record_success(RunState *run, Datum summary_datum)
 				(errmsg("the success of the training run of model \"%s\" is not recorded: %s",
 						run->name, edata->message),
 				 errdetail("The new version is stored all the same.")));
+	if (edata != NULL)
+		FreeErrorData(edata);
 }
 
 /* Names of the models this backend is training, innermost last (TopMemoryContext) */
@@ -569,7 +571,7 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 	MemoryContext oldcxt = CurrentMemoryContext;
 	RunState   *run;
 	RunCall		call;
-	ErrorData  *edata;
+	ErrorData  *volatile edata = NULL;
 	int			depth;
 
 	cs_check_model_name(name);
@@ -589,7 +591,17 @@ cs_run_recorded(const char *name, const char *kind, CsRunBody body, void *arg)
 	call.name = name;
 	call.body = body;
 	call.arg = arg;
-	edata = cs_try_in_subxact(run_body, &call);
+	/* popped whatever happens, even if the rollback itself fails */
+	PG_TRY();
+	{
+		edata = cs_try_in_subxact(run_body, &call);
+	}
+	PG_CATCH();
+	{
+		runs_here_pop(depth);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	runs_here_pop(depth);
 	if (edata == NULL)
 		return call.result;

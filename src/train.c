@@ -1387,6 +1387,9 @@ check_floats_bounded(const float *x, Size n, const char *what, const CsOptions *
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("training diverged: %s grew to %g, beyond the largest magnitude a model may hold (%g)",
 						what, (double) x[i], (double) CS_MAX_PARAM),
+				 o->bias_scale > 1 ?
+				 errhint("Lower the option \"learning_rate\" (now %g), or \"bias_scale\" (now %g).",
+						 o->learning_rate, o->bias_scale) :
 				 errhint("Lower the option \"learning_rate\" (now %g).", o->learning_rate)));
 }
 

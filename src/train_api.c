@@ -567,6 +567,8 @@ unschedule_dropped(const char *name)
 				(errmsg("could not remove pg_cron job \"%s\", which retrained model \"%s\": %s",
 						job, name, edata->message),
 				 errhint("Remove it with cron.unschedule(%s).", quote_literal_cstr(job))));
+	if (edata != NULL)
+		FreeErrorData(edata);
 }
 
 /*
