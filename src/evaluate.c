@@ -1026,6 +1026,8 @@ typedef struct EvalCall
 	CsSources	src;
 	Eval		e;
 	const char *split;
+	ReturnSetInfo *rsinfo;		/* where the rows go */
+	MemoryContext callercxt;	/* the rows' memory */
 	MemoryContext cxt;			/* of the call, current after eval_start() */
 } EvalCall;
 
@@ -1041,6 +1043,8 @@ eval_start(FunctionCallInfo fcinfo, EvalCall *c, ExtLists *lists)
 	Jsonb	   *given;
 	Jsonb	   *lists_json;
 
+	c->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	c->callercxt = CurrentMemoryContext;
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1066,12 +1070,18 @@ eval_start(FunctionCallInfo fcinfo, EvalCall *c, ExtLists *lists)
 	eval_load(fcinfo, &c->e, &c->opts, &c->src, c->split);
 }
 
+/* The end they share, once the rows are written */
+static void
+eval_end(EvalCall *c)
+{
+	SPI_finish();
+	MemoryContextDelete(c->cxt);
+}
+
 PG_FUNCTION_INFO_V1(coldstart_evaluate);
 Datum
 coldstart_evaluate(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext callercxt = CurrentMemoryContext;
 	EvalCall	c;
 	const CsDataset *ds;
 	ExtLists	lists;
@@ -1215,7 +1225,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		{
 			int			u = c.e.eval_users[i];
 
-			if (n >= distinct_count(&c.e, u))
+			if (!evaluated_at(&c.e, u, n))
 				continue;
 			if (model != NULL)
 			{
@@ -1296,7 +1306,7 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 		SPI_execute(psprintf("DROP TABLE %s", live_table), false, 0);
 	}
 
-	MemoryContextSwitchTo(callercxt);
+	MemoryContextSwitchTo(c.callercxt);
 	for (int m = 0; m < M_COUNT + lists.n; m++)
 	{
 		if (m < M_COUNT && !method_wanted(&c.opts, m))
@@ -1316,11 +1326,10 @@ coldstart_evaluate(PG_FUNCTION_ARGS)
 			values[6] = Float8GetDatum((double) x->n_covered / Max(x->catalogue, 1));
 			if (x->users == 0)
 				nulls[3] = nulls[4] = nulls[5] = nulls[6] = true;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			tuplestore_putvalues(c.rsinfo->setResult, c.rsinfo->setDesc, values, nulls);
 		}
 	}
-	SPI_finish();
-	MemoryContextDelete(c.cxt);
+	eval_end(&c);
 	return (Datum) 0;
 }
 
@@ -1338,13 +1347,11 @@ PG_FUNCTION_INFO_V1(coldstart_evaluation_split);
 Datum
 coldstart_evaluation_split(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext callercxt = CurrentMemoryContext;
 	EvalCall	c;
 
 	eval_start(fcinfo, &c, NULL);
 
-	MemoryContextSwitchTo(callercxt);
+	MemoryContextSwitchTo(c.callercxt);
 	for (int u = 0; u < c.e.ds->hist.n_users; u++)
 	{
 		Datum		values[4];
@@ -1358,11 +1365,10 @@ coldstart_evaluation_split(PG_FUNCTION_ARGS)
 		{
 			values[2] = Int32GetDatum(j + 1);
 			values[3] = Int64GetDatum(c.e.ds->item_ids[c.e.ditems[c.e.dstart[u] + j]]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			tuplestore_putvalues(c.rsinfo->setResult, c.rsinfo->setDesc, values, nulls);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_finish();
-	MemoryContextDelete(c.cxt);
+	eval_end(&c);
 	return (Datum) 0;
 }

@@ -498,6 +498,14 @@ method_elem(JsonbValue *val, void *arg)
 			 errdetail("Valid methods are: coldstart, coldstart_live, popularity, item_knn, content.")));
 }
 
+/* the string "auto", which options refit and bias_scale take */
+static bool
+is_auto(const JsonbValue *v)
+{
+	return v->type == jbvString && v->val.string.len == 4 &&
+		strncmp(v->val.string.val, "auto", 4) == 0;
+}
+
 static void
 parse_special(CsOptions *o, const char *key, JsonbValue *v)
 {
@@ -531,8 +539,7 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 	{
 		if (v->type == jbvBool)
 			o->refit = v->val.boolean ? CS_REFIT_YES : CS_REFIT_NO;
-		else if (v->type == jbvString && v->val.string.len == 4 &&
-				 strncmp(v->val.string.val, "auto", 4) == 0)
+		else if (is_auto(v))
 			o->refit = CS_REFIT_AUTO;
 		else if (v->type == jbvString)
 			ereport(ERROR,
@@ -544,8 +551,7 @@ parse_special(CsOptions *o, const char *key, JsonbValue *v)
 	}
 	else if (strcmp(key, "bias_scale") == 0)
 	{
-		if (v->type == jbvString && v->val.string.len == 4 &&
-			strncmp(v->val.string.val, "auto", 4) == 0)
+		if (is_auto(v))
 			o->bias_scale = CS_BIAS_SCALE_AUTO;
 		else if (v->type == jbvNumeric)
 		{

@@ -1631,36 +1631,69 @@ make_examples(Trainer *T, const int32 *users, int n_users, Example *ex)
 	return n;
 }
 
+/* Sets a value chosen on validation users: the match factor, or the bias scale */
+typedef void (*CalibrationSet) (Trainer *T, float value, void *arg);
+
+/*
+ * Among kept and values[], the value that ranks the validation users best:
+ * kept, whose figure is res->validation_metric (the kept epoch's), unless
+ * another ranks them strictly better.  Leaves it set, and its figure in
+ * res->validation_metric.
+ */
+static float
+calibrate(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *res, float kept,
+		  const float *values, int n_values, CalibrationSet set, void *arg)
+{
+	double		best = res->validation_metric;
+	float		chosen = kept;
+
+	for (int k = 0; k < n_values; k++)
+	{
+		double		vmetric,
+					vloss;
+
+		set(T, values[k], arg);
+		validate(T, val_users, n_val, &vmetric, &vloss);
+		if (vmetric > best)
+		{
+			best = vmetric;
+			chosen = values[k];
+		}
+	}
+	set(T, chosen, arg);
+	res->validation_metric = best;
+	return chosen;
+}
+
+/* the match weights as learned (arg), times factor */
+static void
+set_match_factor(Trainer *T, float factor, void *arg)
+{
+	const float *base = arg;
+
+	for (int c = 0; c < T->t[T_M].rows; c++)
+		T->t[T_M].w[c] = base[c] * factor;
+}
+
+static void
+set_bias_scale(Trainer *T, float scale, void *arg)
+{
+	T->bias_scale = scale;
+}
+
 /*
  * Choose the factor of the match weights on the validation users (see
- * cs_train()): 1, unless another ranks them strictly better.  The figure of
- * factor 1 is the kept epoch's, in res->validation_metric.
+ * cs_train()): 1, unless another ranks them strictly better.
  */
 static void
 calibrate_match(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *res)
 {
 	static const float factors[] = {1.5f, 2.0f, 3.0f, 5.0f, 8.0f, 13.0f, 21.0f, 34.0f};
 	float	   *base = palloc(sizeof(float) * T->t[T_M].rows);
-	double		best = res->validation_metric;
 
 	memcpy(base, T->t[T_M].w, sizeof(float) * T->t[T_M].rows);
-	for (int f = 0; f < lengthof(factors); f++)
-	{
-		double		vmetric,
-					vloss;
-
-		for (int c = 0; c < T->t[T_M].rows; c++)
-			T->t[T_M].w[c] = base[c] * factors[f];
-		validate(T, val_users, n_val, &vmetric, &vloss);
-		if (vmetric > best)
-		{
-			best = vmetric;
-			T->match_factor = factors[f];
-		}
-	}
-	for (int c = 0; c < T->t[T_M].rows; c++)
-		T->t[T_M].w[c] = base[c] * T->match_factor;
-	res->validation_metric = best;
+	T->match_factor = calibrate(T, val_users, n_val, res, 1.0f, factors, lengthof(factors),
+								set_match_factor, base);
 	pfree(base);
 }
 
@@ -1675,24 +1708,8 @@ static void
 calibrate_bias(Trainer *T, const int32 *val_users, int n_val, CsTrainResult *res)
 {
 	static const float scales[] = {1.3f, 1.6f, 2.0f};
-	double		best = res->validation_metric;
-	float		chosen = 1.0f;
 
-	for (int k = 0; k < lengthof(scales); k++)
-	{
-		double		vmetric,
-					vloss;
-
-		T->bias_scale = scales[k];
-		validate(T, val_users, n_val, &vmetric, &vloss);
-		if (vmetric > best)
-		{
-			best = vmetric;
-			chosen = scales[k];
-		}
-	}
-	T->bias_scale = chosen;
-	res->validation_metric = best;
+	calibrate(T, val_users, n_val, res, 1.0f, scales, lengthof(scales), set_bias_scale, NULL);
 }
 
 /* One pass over the examples of the given users, in a seeded order; the mean loss. */

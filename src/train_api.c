@@ -233,6 +233,13 @@ spec_relation(Jsonb *spec, const char *key, const char *model, bool required)
 	return relid;
 }
 
+/* The pg_cron job schedule_retrain() makes for model name (its SQL says the same) */
+static char *
+retrain_job_name(const char *name)
+{
+	return psprintf("coldstart-retrain-%s", name);
+}
+
 /* retrain(): read the stored spec and train with it (a recorded run, runs.c). */
 static Datum
 retrain_run(void *arg)
@@ -263,7 +270,7 @@ retrain_run(void *arg)
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Train it first with coldstart.train('%s', ...). "
 						 "If a pg_cron job runs this retrain() for a dropped model, remove it in pg_cron's database with cron.unschedule(%s).",
-						 name, quote_literal_cstr(psprintf("coldstart-retrain-%s", name)))));
+						 name, quote_literal_cstr(retrain_job_name(name)))));
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 
@@ -446,18 +453,6 @@ coldstart_activate(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-static bool
-model_exists(const char *name)
-{
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
-
-	if (SPI_execute_with_args("SELECT 1 FROM coldstart.models WHERE name = $1 LIMIT 1",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read coldstart.models");
-	return SPI_processed > 0;
-}
-
 typedef struct UnscheduleJob
 {
 	const char *name;
@@ -510,7 +505,7 @@ unschedule_dropped(const char *name)
 {
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
-	char	   *job = psprintf("coldstart-retrain-%s", name);
+	char	   *job = retrain_job_name(name);
 	char	   *command = psprintf("SELECT coldstart.retrain(%s)", quote_literal_cstr(name));
 	char	   *schema;
 	bool		isnull;
@@ -591,6 +586,7 @@ coldstart_drop_model(PG_FUNCTION_ARGS)
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
 	int64		dropped;
+	int64		versions = 0;	/* of the model, before the drop of one */
 
 	name = model_name_arg(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -606,8 +602,9 @@ coldstart_drop_model(PG_FUNCTION_ARGS)
 
 		lock_version_row(name, version,
 						 "active, (SELECT count(*) FROM coldstart.models o WHERE o.name = $1)", "FOR UPDATE");
+		versions = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
-			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) > 1)
+			versions > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("version %d of model \"%s\" is the active one", version, name),
@@ -622,8 +619,8 @@ coldstart_drop_model(PG_FUNCTION_ARGS)
 	dropped = (int64) SPI_processed;
 	if (dropped == 0)
 		cs_catalog_check_name(name);
-	else if (all || !model_exists(name))
-		unschedule_dropped(name);
+	else if (all || dropped == versions)
+		unschedule_dropped(name);	/* no version is left */
 	SPI_finish();
 	PG_RETURN_INT32((int32) dropped);
 }
